@@ -1,0 +1,1 @@
+"""Shadow-compare: the same prompts to the Pro model and the Flash-Lite candidate, judged honestly."""
