@@ -122,6 +122,24 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class ModelArgument:
+    """One place a Gemini client takes a model: a qualified callable and where its model goes."""
+
+    call: str
+    keyword: str
+    position: int | None
+    sdk: str
+
+
+@dataclass(frozen=True)
+class CallSites:
+    packages: tuple[str, ...]
+    rest_methods: tuple[str, ...]
+    model_arguments: Mapping[str, ModelArgument]
+    aliases: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Catalog:
     as_of: dt.date
     models: tuple[Model, ...]
@@ -130,6 +148,7 @@ class Catalog:
     never_swap: frozenset[str]
     pricing: Pricing
     rules: Mapping[str, Rule]
+    call_sites: CallSites
     _by_id: Mapping[str, Model] = field(repr=False, default_factory=dict)
 
     def model(self, model_id: str) -> Model | None:
@@ -396,8 +415,32 @@ def _load_rules(path: Path) -> dict[str, Rule]:
     return rules
 
 
+def _load_call_sites(path: Path) -> CallSites:
+    check = _Checker(path)
+    data = _read_yaml(path)
+    arguments: dict[str, ModelArgument] = {}
+    for index, entry in enumerate(check.get(data, "model_arguments", "", list)):
+        where = f"model_arguments[{index}]"
+        entry = check.mapping(entry, where)
+        check.only_keys(entry, where, {"call", "keyword", "position", "sdk"})
+        argument = ModelArgument(
+            call=check.get(entry, "call", where, str),
+            keyword=check.get(entry, "keyword", where, str),
+            position=check.get(entry, "position", where, int, required=False),
+            sdk=check.choice(entry, "sdk", where, ("google-genai", "google-generativeai", "vertexai", "other")),
+        )
+        arguments[argument.call] = argument
+    aliases = check.mapping(check.get(data, "aliases", "", dict, required=False, default={}), "aliases")
+    return CallSites(
+        packages=tuple(check.get(data, "packages", "", list)),
+        rest_methods=tuple(check.get(data, "rest_methods", "", list)),
+        model_arguments=arguments,
+        aliases={str(k): str(v) for k, v in aliases.items()},
+    )
+
+
 def load_catalog(directory: Path | None = None, extra_rule_files: Iterable[Path] = ()) -> Catalog:
-    """Read models.yaml, pricing.yaml and rules.yaml (plus a user's extra rule files) into one Catalog."""
+    """Read models.yaml, pricing.yaml, rules.yaml and call_sites.yaml (plus a user's extra rule files) into one Catalog."""
     directory = directory or rules_dir()
     models_path = directory / "models.yaml"
     as_of, models, policy = _load_models(models_path)
@@ -424,6 +467,7 @@ def load_catalog(directory: Path | None = None, extra_rule_files: Iterable[Path]
         never_swap=frozenset(check.get(policy, "never_swap", "policy", list, required=False, default=[])),
         pricing=_load_pricing(directory / "pricing.yaml"),
         rules=rules,
+        call_sites=_load_call_sites(directory / "call_sites.yaml"),
         _by_id=by_id,
     )
 

@@ -1,0 +1,1 @@
+"""The codemod engine: find Gemini call sites, rewrite them, report what needs a person."""

@@ -1,0 +1,186 @@
+"""Per file: prefilter -> parse -> collect facts -> transforms -> validate. Many files: a process pool.
+
+`migrate_source` is pure (bytes in, FileResult out); `process_files` adds reading and parallelism
+but never writes: writing is the caller's decision (see files.write_atomically).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import re
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from migrate.catalog import Catalog, load_catalog
+from migrate.codemod.context import Context
+from migrate.codemod.files import read_bytes
+from migrate.codemod.findings import FileResult, Finding
+from migrate.codemod.symbols import collect
+from migrate.codemod.transforms import TRANSFORMS
+from migrate.settings import Settings
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog(extra_rule_files: tuple[str, ...]) -> Catalog:
+    return load_catalog(extra_rule_files=tuple(Path(p) for p in extra_rule_files))
+
+
+def catalog_for(settings: Settings) -> Catalog:
+    return _catalog(tuple(settings.extra_rule_files))
+
+
+@functools.lru_cache(maxsize=4)
+def _prefilter(packages: tuple[str, ...], stems: tuple[str, ...]) -> re.Pattern[bytes]:
+    tokens = {pkg.rsplit(".", 1)[-1] for pkg in packages} | set(stems)
+    return re.compile(b"|".join(re.escape(t.encode()) for t in sorted(tokens)))
+
+
+def prefilter_pattern(catalog: Catalog) -> re.Pattern[bytes]:
+    """Bytes that any file worth parsing must contain: package names and model ID stems from the data.
+
+    A model ID stem is an ID's first dash-separated word plus the dash ("gemini-"), so every ID the
+    policy could swap is caught without listing each one.
+    """
+    stems = {model_id.split("-", 1)[0] + "-" for model in catalog.models if catalog.should_swap(model) for model_id in model.ids}
+    return _prefilter(tuple(catalog.call_sites.packages), tuple(sorted(stems)))
+
+
+def is_candidate(data: bytes, catalog: Catalog) -> bool:
+    return prefilter_pattern(catalog).search(data) is not None
+
+
+class _Applier(cst.CSTTransformer):
+    """Applies the transforms' node replacements in one pass, on the already-updated children."""
+
+    def __init__(self, replacements: dict[int, tuple[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]]):
+        super().__init__()
+        self.replacements = replacements
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        entry = self.replacements.get(id(original_node))
+        return entry[1](updated_node) if entry else updated_node
+
+
+def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = None, path: Path = Path("<source>")) -> FileResult:
+    """Run every transform over one module's bytes. Never raises for bad input: the result says why."""
+    catalog = catalog or catalog_for(settings)
+    if not is_candidate(source, catalog):
+        return FileResult(path, "not-candidate")
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return FileResult(path, "skipped", reason=f"syntax error at line {exc.raw_line}: {exc.message}")
+    except (RecursionError, UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        return FileResult(path, "skipped", reason=f"cannot parse: {type(exc).__name__}: {exc}")
+    try:
+        return _transform(module, source, settings, catalog, path)
+    except RecursionError:
+        return FileResult(path, "skipped", reason="too deeply nested to analyse", parsed=True)
+
+
+def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: Catalog, path: Path) -> FileResult:
+    facts = collect(module, catalog.call_sites.aliases)
+    ctx = Context(module, facts, catalog, settings, catalog.resolve_target(settings.target or catalog.default_target))
+    for transform in TRANSFORMS:
+        transform(ctx)
+    if not ctx.findings:
+        return FileResult(path, "unchanged", parsed=True)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    findings = sorted(
+        (
+            Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
+                    f.message, f.before, f.after, f.applied)
+            for f in ctx.findings
+        ),
+        key=lambda f: (f.line, f.column, f.rule),
+    )  # fmt: skip
+    if not ctx.replacements:
+        return FileResult(path, "unchanged", findings, parsed=True)
+    if module.bytes != source:
+        unapplied = [_unapply(f) for f in findings]
+        return FileResult(path, "skipped", unapplied, reason="does not round-trip byte-identical through LibCST", parsed=True)
+    new_bytes = module.visit(_Applier(ctx.replacements)).bytes
+    problem = _validate(new_bytes)
+    if problem is not None:
+        rules = ", ".join(sorted({f.rule for f in findings if f.applied}))
+        unapplied = [_unapply(f) for f in findings]
+        return FileResult(path, "error", unapplied, reason=f"output of {rules} would not parse ({problem}); file left untouched", parsed=True)
+    if new_bytes == source:
+        return FileResult(path, "unchanged", findings, parsed=True)
+    return FileResult(path, "changed", findings, old_bytes=source, new_bytes=new_bytes, parsed=True)
+
+
+def _unapply(finding: Finding) -> Finding:
+    return Finding(finding.rule, finding.tier, finding.line, finding.column, finding.message, finding.before, finding.after, False)
+
+
+def _validate(new_bytes: bytes) -> str | None:
+    """Re-parse the output with LibCST and CPython: a rewrite must never produce broken code."""
+    try:
+        cst.parse_module(new_bytes)
+        compile(new_bytes, "<output>", "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+    except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+# --------------------------------------------------------------------------- many files
+
+
+def _process_path(path: Path, settings: Settings) -> FileResult:
+    try:
+        data = read_bytes(path)
+    except OSError as exc:
+        return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
+    try:
+        return migrate_source(data, settings, path=path)
+    except Exception as exc:  # noqa: BLE001 - one failing file never stops the others
+        return FileResult(path, "error", reason=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path, bool, str | None]]:
+    pattern = prefilter_pattern(catalog)
+    for path in paths:
+        try:
+            data = read_bytes(path)
+        except OSError as exc:
+            yield path, False, f"cannot read: {exc.strerror or exc}"
+            continue
+        yield path, pattern.search(data) is not None, None
+
+
+def process_files(
+    paths: list[Path],
+    settings: Settings,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Results for every path, in the order given. Only prefilter candidates are parsed, in parallel."""
+    catalog = catalog_for(settings)
+    results: dict[Path, FileResult] = {}
+    candidates: list[Path] = []
+    for path, candidate, problem in _prefiltered(paths, catalog):
+        if problem is not None:
+            results[path] = FileResult(path, "skipped", reason=problem)
+        elif candidate:
+            candidates.append(path)
+        else:
+            results[path] = FileResult(path, "not-candidate")
+    workers = min(settings.workers(), max(1, len(candidates) // 4))
+    if workers <= 1:
+        finished: Iterable[FileResult] = (_process_path(p, settings) for p in candidates)
+        for result in finished:
+            results[result.path] = result
+            if on_result:
+                on_result(result)
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, min(32, len(candidates) // (workers * 8)))
+            for result in pool.map(_process_path, candidates, [settings] * len(candidates), chunksize=chunk):
+                results[result.path] = result
+                if on_result:
+                    on_result(result)
+    return [results[p] for p in paths]

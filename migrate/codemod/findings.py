@@ -1,0 +1,52 @@
+"""What the engine reports: one Finding per edit or observation, one FileResult per file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TODO_PREFIX = "# TODO(flm "
+
+
+def todo_marker(rule_id: str, reason: str) -> str:
+    """The stable TODO comment left where a person must decide: same text on every run."""
+    return f"{TODO_PREFIX}{rule_id}): {reason}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An edit (``after`` is set) or an observation at one site.
+
+    ``applied`` tells whether the edit is in the output: an edit whose tier is not enabled
+    (e.g. ``unsafe`` without ``--unsafe``) is reported but not applied.
+    """
+
+    rule: str
+    tier: str
+    line: int
+    column: int
+    message: str
+    before: str | None = None
+    after: str | None = None
+    applied: bool = False
+
+    @property
+    def is_edit(self) -> bool:
+        return self.after is not None
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file. ``new_bytes`` is set only when the file would change."""
+
+    path: Path
+    status: str  # unchanged | changed | skipped | error | not-candidate
+    findings: list[Finding] = field(default_factory=list)
+    reason: str | None = None
+    old_bytes: bytes | None = None
+    new_bytes: bytes | None = None
+    parsed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.status == "changed"
