@@ -14,11 +14,13 @@ of LibCST's ScopeProvider + QualifiedNameProvider at a fraction of their cost.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
 import libcst as cst
 
+_BUILTINS = frozenset(dir(builtins))
 MAX_DEPTH = 12  # resolution hops before giving up (guards against cycles like a = b; b = a)
 
 
@@ -151,6 +153,8 @@ class ModuleFacts:
     def _resolve_name(self, name: str, scope: Scope, depth: int) -> Value:
         found = self.lookup(name, scope)
         if found is None:
+            if name in _BUILTINS:
+                return Path(f"builtins.{name}")
             return Dynamic(f"the undefined name {name}")
         bindings, _ = found
         if all(b.kind == "import" for b in bindings) and len({b.qualname for b in bindings}) == 1:

@@ -1,0 +1,1 @@
+"""Renderers: results in, text out. No file or network I/O here."""

@@ -1,0 +1,50 @@
+"""Counts for the closing summary line of a codemod run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from migrate.codemod.findings import FileResult
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    files: int
+    candidates: int
+    parsed: int
+    changed: int
+    skipped: int
+    errors: int
+    edits: int
+    findings: int
+    seconds: float
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+    def line(self, verb: str = "changed") -> str:
+        text = (
+            f"{self.files} files seen, {self.candidates} candidates, {self.parsed} parsed, "
+            f"{self.changed} {verb}, {self.skipped + self.errors} skipped"
+        )
+        if self.skip_reasons:
+            text += " (" + "; ".join(f"{reason}: {n}" for reason, n in sorted(self.skip_reasons.items())) + ")"
+        return text + f", {self.edits} edits, {self.findings} findings in {self.seconds:.2f}s"
+
+
+def summarize(results: list[FileResult], seconds: float) -> RunSummary:
+    reasons: Counter[str] = Counter()
+    for result in results:
+        if result.status in ("skipped", "error") and result.reason:
+            reasons[result.reason.split(":", 1)[0]] += 1
+    return RunSummary(
+        files=len(results),
+        candidates=sum(r.status != "not-candidate" for r in results),
+        parsed=sum(r.parsed for r in results),
+        changed=sum(r.changed for r in results),
+        skipped=sum(r.status == "skipped" for r in results),
+        errors=sum(r.status == "error" for r in results),
+        edits=sum(f.is_edit and f.applied for r in results for f in r.findings),
+        findings=sum(not (f.is_edit and f.applied) for r in results for f in r.findings),
+        seconds=seconds,
+        skip_reasons=dict(reasons),
+    )

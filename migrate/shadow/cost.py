@@ -1,0 +1,219 @@
+"""What a call cost, from its own usage metadata, priced from rules/pricing.yaml. Pure.
+
+Per request (Gemini `usageMetadata`):
+
+* billed input  = promptTokenCount - cachedContentTokenCount, at the input rate;
+* cached tokens = cachedContentTokenCount, at the cached-input rate;
+* output        = candidatesTokenCount + thoughtsTokenCount, at the output rate (thinking is
+  billed as output);
+* toolUsePromptTokenCount is kept for the record but not added again (it is counted inside the
+  prompt);
+* the long-prompt tier applies to the *whole* request once promptTokenCount crosses it, and the
+  batch discount when asked (both done by `catalog.Price.rates`).
+
+Loud, never silent: a model with no price is a `UserError` before anything is sent, and a billable
+call (tokens > 0) that prices to $0 raises `ZeroCostError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from migrate.catalog import Catalog, Price, Rates
+from migrate.errors import UserError
+
+DEFAULT_MAX_OUTPUT_TOKENS = 65_536  # worst case for a model the catalogue does not describe
+
+
+class ZeroCostError(Exception):
+    """A call that used tokens priced to $0: the price table is wrong or incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call (Gemini names in comments)."""
+
+    prompt: int = 0  # promptTokenCount (includes cached and tool-use prompt tokens)
+    cached: int = 0  # cachedContentTokenCount
+    candidates: int = 0  # candidatesTokenCount
+    thoughts: int = 0  # thoughtsTokenCount
+    total: int = 0  # totalTokenCount
+    tool_use_prompt: int = 0  # toolUsePromptTokenCount (informational)
+
+    @property
+    def billable(self) -> bool:
+        return self.prompt > 0 or self.candidates > 0 or self.thoughts > 0
+
+    @property
+    def output(self) -> int:
+        return self.candidates + self.thoughts
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "Usage | None":
+        if data is None:
+            return None
+        return cls(**{k: int(data.get(k) or 0) for k in cls.__slots__})
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def usage_from_gemini(meta: Any) -> Usage | None:
+    """`usageMetadata` (camelCase or snake_case) -> Usage; None when the response carried none."""
+    if not isinstance(meta, Mapping) or not meta:
+        return None
+    get = meta.get
+    prompt = _int(get("promptTokenCount", get("prompt_token_count")))
+    candidates = _int(get("candidatesTokenCount", get("candidates_token_count")))
+    thoughts = _int(get("thoughtsTokenCount", get("thoughts_token_count")))
+    total = _int(get("totalTokenCount", get("total_token_count")))
+    return Usage(
+        prompt=prompt,
+        cached=_int(get("cachedContentTokenCount", get("cached_content_token_count"))),
+        candidates=candidates,
+        thoughts=thoughts,
+        total=total or prompt + candidates + thoughts,
+        tool_use_prompt=_int(get("toolUsePromptTokenCount", get("tool_use_prompt_token_count"))),
+    )
+
+
+def usage_from_openai(usage: Any) -> Usage | None:
+    """OpenAI `usage` -> Usage. completion_tokens includes reasoning tokens; we split them out."""
+    if not isinstance(usage, Mapping) or not usage:
+        return None
+    prompt = _int(usage.get("prompt_tokens"))
+    completion = _int(usage.get("completion_tokens"))
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    reasoning = min(completion, _int(completion_details.get("reasoning_tokens") if isinstance(completion_details, Mapping) else 0))
+    cached = _int(prompt_details.get("cached_tokens") if isinstance(prompt_details, Mapping) else 0)
+    return Usage(
+        prompt=prompt,
+        cached=min(cached, prompt),
+        candidates=completion - reasoning,
+        thoughts=reasoning,
+        total=_int(usage.get("total_tokens")) or prompt + completion,
+    )
+
+
+def cost_usd(usage: Usage, rates: Rates, per_tokens: int) -> float:
+    """The arithmetic alone: rates are already tier- and batch-adjusted."""
+    billed_input = max(0, usage.prompt - usage.cached)
+    cached = min(usage.cached, usage.prompt) if usage.prompt else usage.cached
+    return (billed_input * rates.input + cached * rates.cached_input + usage.output * rates.output) / per_tokens
+
+
+def _override_price(model: str, body: Any, where: str) -> Price:
+    if not isinstance(body, Mapping):
+        raise UserError(f"{where}: expected a mapping with input/output (USD per 1M tokens)")
+
+    def rate(key: str, default: float | None = None) -> float:
+        value = body.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise UserError(f"{where}.{key}: expected a non-negative number (USD per 1M tokens), got {value!r}")
+        return float(value)
+
+    inp = rate("input")
+    standard = Rates(input=inp, output=rate("output"), cached_input=rate("cached_input", inp))
+    return Price(
+        model=model, standard=standard, long_prompt_above=None, long_prompt=None,
+        batch_discount=float(body.get("batch_discount", 0.0) or 0.0),
+        source=str(body.get("source") or "local override"),
+    )  # fmt: skip
+
+
+def load_price_overrides(path: Path) -> dict[str, Price]:
+    """A small YAML file `models: {id: {input, output, cached_input?, batch_discount?, source?}}`:
+    negotiated rates, or a non-Gemini primary (an OpenAI-compatible deployment)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read price overrides: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    models = data.get("models") if isinstance(data, Mapping) else None
+    if not isinstance(models, Mapping):
+        raise UserError(f"{path}: expected a top-level `models:` mapping of model ID -> rates")
+    return {str(m): _override_price(str(m), body, f"{path}: models.{m}") for m, body in models.items()}
+
+
+class Pricer:
+    """Prices calls for a fixed set of models; built before any request is sent."""
+
+    def __init__(self, catalog: Catalog, models: Iterable[str], *, batch: bool = False,
+                 overrides: Mapping[str, Price] | None = None, today: dt.date | None = None):
+        self.catalog = catalog
+        self.batch = batch
+        self.per_tokens = catalog.pricing.per_tokens
+        self.overrides = dict(overrides or {})
+        self.today = today
+        self.prices: dict[str, Price] = {}
+        for model in models:
+            self.prices[model] = self._lookup(model)
+            rates = self.prices[model].rates(0, on=self.day(), batch=batch)
+            if rates.input <= 0 and rates.output <= 0:
+                raise UserError(f"the price of {model!r} is $0 for both input and output: fix the price table")
+        self._max_output: dict[str, int] = {}
+
+    def _lookup(self, model: str) -> Price:
+        if model in self.overrides:
+            return self.overrides[model]
+        return self.catalog.price(model)  # UserError when missing: loud, before spending
+
+    def day(self) -> dt.date:
+        return self.today or dt.datetime.now(dt.timezone.utc).date()
+
+    def rates(self, model: str, prompt_tokens: int, on: dt.date | None = None) -> Rates:
+        return self.prices[model].rates(prompt_tokens, on=on or self.day(), batch=self.batch)
+
+    def cost(self, model: str, usage: Usage, on: dt.date | None = None) -> float:
+        """USD for one call; raises ZeroCostError for a billable call that prices to $0."""
+        value = cost_usd(usage, self.rates(model, usage.prompt, on), self.per_tokens)
+        if value <= 0.0 and usage.billable:
+            raise ZeroCostError(
+                f"{model}: a call with {usage.prompt} prompt and {usage.output} output tokens priced to $0"
+            )
+        return value
+
+    def max_output_tokens(self, model: str) -> int:
+        if model not in self._max_output:
+            meta = self.catalog.model(model)
+            caps = meta.capabilities if meta else None
+            self._max_output[model] = caps.max_output_tokens if caps else DEFAULT_MAX_OUTPUT_TOKENS
+        return self._max_output[model]
+
+    def worst_case(self, model: str, prompt_tokens_max: int, output_tokens_max: int | None) -> float:
+        """The most one call can cost: every prompt token uncached, every output token produced."""
+        out = output_tokens_max if output_tokens_max else self.max_output_tokens(model)
+        rates = self.rates(model, prompt_tokens_max)
+        return (prompt_tokens_max * rates.input + out * rates.output) / self.per_tokens
+
+    def snapshot(self) -> dict[str, Any]:
+        """The rates in force, for the manifest: what every cost in the run was computed with."""
+        pricing = self.catalog.pricing
+        models = {}
+        for model, price in self.prices.items():
+            std = price.rates(0, on=self.day(), batch=False)
+            entry: dict[str, Any] = {"input": std.input, "output": std.output, "cached_input": std.cached_input,
+                                     "batch_discount": price.batch_discount, "source": price.source,
+                                     "override": model in self.overrides}
+            if price.long_prompt_above is not None:
+                lng = price.rates(price.long_prompt_above + 1, on=self.day(), batch=False)
+                entry["long_prompt"] = {"above": price.long_prompt_above, "input": lng.input,
+                                        "output": lng.output, "cached_input": lng.cached_input}
+            models[model] = entry
+        return {"as_of": pricing.as_of.isoformat(), "source": pricing.source, "currency": pricing.currency,
+                "per_tokens": pricing.per_tokens, "batch": self.batch, "priced_on": self.day().isoformat(),
+                "models": models}

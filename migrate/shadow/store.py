@@ -1,0 +1,375 @@
+"""The run store: one folder per shadow run, append-only, the single source for every report.
+
+Layout (schema version 1; readers must ignore keys they do not know, writers only add keys)::
+
+    <run>/manifest.json    settings and provenance, rewritten atomically (temp file + rename)
+    <run>/prompts.jsonl    one normalised dataset item per line, written once before any call
+    <run>/calls.jsonl      one record per finished call, append-only
+
+manifest.json
+    schema (int, 1), tool ("flashlite-migrate"), tool_version, created_at / updated_at (ISO 8601
+    UTC), status ("running" | "complete" | "interrupted" | "budget_exhausted" | "failed"),
+    dataset {path, sha256, format, items, logged, skipped, problems: [{line, message}] (first 50)},
+    arms {"primary"|"candidate"|"noise": {model, backend, base_url}}, repeats (k samples per arm),
+    noise_floor (bool), noise_sample (fraction of prompts given a noise call), seed (dispatch-order
+    RNG seed), settings {concurrency, rpm {model: n}, tpm {model: n}, budget_usd, timeout_s,
+    max_attempts, stream, batch_pricing, volume_per_day}, pricing {as_of, source, currency,
+    per_tokens, batch, priced_on, models {id: {input, output, cached_input, batch_discount, source,
+    override, long_prompt?}}}, totals {calls, ok, errors, cost_usd} (at the last stop), runs: [{started_at,
+    ended_at, status, calls}] (one entry per invocation, so resumes are visible).
+
+prompts.jsonl (one object per line, in dataset order)
+    id, slice, tags [str], expected (any JSON or null), compare (str | object | null),
+    request (the Gemini GenerateContentRequest body sent to every arm), request_hash (sha256 hex
+    of the canonical JSON of request), line (source line/row), and for logged traffic
+    logged {model, latency_ms, response} (the production response the primary arm is read from).
+
+calls.jsonl (one object per finished call, in completion order)
+    prompt_id, arm ("primary" | "candidate" | "noise"), repeat (0..k-1), model, backend
+    ("gemini" | "vertex" | "openai" | "replay" | "log"), request_hash, order (position of this call
+    in the prompt's randomised dispatch order), started_at (ISO 8601 UTC, start of the final
+    attempt), latency_ms (final attempt, request sent -> response complete), ttft_ms (streaming:
+    time to first token, else null), total_ms (dispatch -> done, including rate-limit waits,
+    retries and backoff), attempts (HTTP attempts; 0 when read from a log), status ("ok" |
+    "error"), error ({kind, http_status, message} or null; kind is one of http, timeout, network,
+    malformed, stream_cut, replay_miss, unsupported), response ({text, finish_reason, blocked,
+    block_reason, tool_calls [{name, args}], raw} or null; raw is the provider's JSON, merged for
+    streams), usage ({prompt, cached, candidates, thoughts, total, tool_use_prompt} or null),
+    cost_usd (float; 0.0 for errors; null when it could not be priced, then cost_error says why),
+    cost_error (str or null).
+
+A (prompt_id, arm, repeat) key normally appears once. `--resume --retry-errors` appends a new
+record for a key whose last record is an error: the last record of a key is the one that counts
+(`Run.final()`).
+
+Durability: every record is one `os.write` of a whole line to an O_APPEND descriptor, so a crash
+or `kill -9` loses at most the calls in flight and never interleaves lines; a torn last line (power
+loss) is ignored by readers and cut off before a resume appends. `fsync` runs at most once a second
+while a run is writing and when it closes: a power failure may lose up to a second of records,
+which --resume then repeats. Every line goes through the secrets redactor before it is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from migrate import __version__
+from migrate.errors import UserError
+from migrate.shadow.cost import Usage
+from migrate.shadow.secrets import REDACTOR
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+PROMPTS = "prompts.jsonl"
+CALLS = "calls.jsonl"
+ARMS = ("primary", "candidate", "noise")
+FSYNC_INTERVAL_S = 1.0
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(REDACTOR(text) if REDACTOR else text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    data = dict(manifest)
+    data["updated_at"] = now_iso()
+    _atomic_write(Path(folder) / MANIFEST, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{folder} is not a shadow run folder (no {MANIFEST})") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
+        raise UserError(f"{path}: run store schema {data.get('schema') if isinstance(data, dict) else '?'} "
+                        f"is not supported (this tool reads schema {SCHEMA_VERSION})")
+    return data
+
+
+def write_prompts(folder: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    """Write prompts.jsonl from an iterable of item records (streamed; temp file + rename)."""
+    path = Path(folder) / PROMPTS
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for record in records:
+            line = _dumps(record)
+            fh.write((REDACTOR(line) if REDACTOR else line) + "\n")
+            count += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return count
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """If the last line has no newline (a write torn by power loss), cut it off."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        block = 65536
+        pos = size
+        while pos > 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            idx = chunk.rfind(b"\n")
+            if idx >= 0:
+                fh.truncate(start + idx + 1)
+                return
+            pos = start
+        fh.truncate(0)
+
+
+class CallLog:
+    """Appends call records to calls.jsonl: one os.write per record, periodic fsync."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / CALLS
+        _cut_torn_tail(self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._last_sync = time.monotonic()
+        self._dirty = False
+        self.written = 0
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        line = _dumps(record)
+        if REDACTOR:
+            line = REDACTOR(line)
+        os.write(self._fd, (line + "\n").encode("utf-8"))
+        self.written += 1
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._last_sync >= FSYNC_INTERVAL_S:
+            os.fsync(self._fd)
+            self._last_sync = now
+            self._dirty = False
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            if self._dirty:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "CallLog":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Objects of a JSONL file; a torn (unterminated, unparsable) last line is ignored."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        for raw in fh:
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError:
+                if not raw.endswith(b"\n"):
+                    return  # torn tail
+                raise UserError(f"{path}: a line is not valid JSON; the run store is damaged") from None
+            if isinstance(obj, dict):
+                yield obj
+
+
+def iter_prompts(folder: Path) -> Iterator[dict[str, Any]]:
+    return iter_jsonl(Path(folder) / PROMPTS)
+
+
+def iter_call_dicts(folder: Path) -> Iterator[dict[str, Any]]:
+    return iter_jsonl(Path(folder) / CALLS)
+
+
+def recorded_keys(folder: Path, *, include_errors: bool = True) -> set[tuple[str, str, int]]:
+    """Keys (prompt_id, arm, repeat) already recorded: what --resume skips.
+
+    With include_errors=False a key whose *last* record is an error is left out (retried)."""
+    last: dict[tuple[str, str, int], bool] = {}
+    for rec in iter_call_dicts(folder):
+        last[(rec["prompt_id"], rec["arm"], int(rec["repeat"]))] = rec.get("status") == "ok"
+    if include_errors:
+        return set(last)
+    return {key for key, ok in last.items() if ok}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    args: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    text: str
+    finish_reason: str | None
+    blocked: bool
+    block_reason: str | None
+    tool_calls: tuple[ToolCall, ...]
+    raw: Any
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "Response | None":
+        if data is None:
+            return None
+        return cls(
+            text=data.get("text") or "", finish_reason=data.get("finish_reason"),
+            blocked=bool(data.get("blocked")), block_reason=data.get("block_reason"),
+            tool_calls=tuple(ToolCall(t.get("name") or "", t.get("args")) for t in data.get("tool_calls") or ()),
+            raw=data.get("raw"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CallError:
+    kind: str
+    http_status: int | None
+    message: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "CallError | None":
+        if data is None:
+            return None
+        return cls(kind=data.get("kind") or "unknown", http_status=data.get("http_status"), message=data.get("message") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    prompt_id: str
+    arm: str
+    repeat: int
+    model: str
+    backend: str
+    request_hash: str
+    order: int
+    started_at: str | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    total_ms: float | None
+    attempts: int
+    status: str
+    error: CallError | None
+    response: Response | None
+    usage: Usage | None
+    cost_usd: float | None
+    cost_error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.prompt_id, self.arm, self.repeat)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Call":
+        return cls(
+            prompt_id=str(d["prompt_id"]), arm=d["arm"], repeat=int(d.get("repeat", 0)), model=d.get("model", ""),
+            backend=d.get("backend", ""), request_hash=d.get("request_hash", ""), order=int(d.get("order", 0)),
+            started_at=d.get("started_at"), latency_ms=d.get("latency_ms"), ttft_ms=d.get("ttft_ms"),
+            total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=d.get("status", "error"),
+            error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
+            usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    id: str
+    slice: str | None
+    tags: tuple[str, ...]
+    expected: Any
+    compare: Any
+    request: Mapping[str, Any]
+    request_hash: str
+    line: int
+    logged: Mapping[str, Any] | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Prompt":
+        return cls(
+            id=str(d["id"]), slice=d.get("slice"), tags=tuple(d.get("tags") or ()), expected=d.get("expected"),
+            compare=d.get("compare"), request=d.get("request") or {}, request_hash=d.get("request_hash", ""),
+            line=int(d.get("line") or 0), logged=d.get("logged"),
+        )  # fmt: skip
+
+
+@dataclass
+class Run:
+    """A loaded run: manifest, prompts in dataset order, and every call record in file order."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    prompts: dict[str, Prompt]
+    calls: list[Call]
+
+    def final(self) -> dict[tuple[str, str, int], Call]:
+        """The call that counts for each (prompt_id, arm, repeat): the last one recorded."""
+        out: dict[tuple[str, str, int], Call] = {}
+        for call in self.calls:
+            out[call.key] = call
+        return out
+
+    def arms(self) -> dict[str, str]:
+        """arm -> model, from the manifest."""
+        return {arm: spec["model"] for arm, spec in (self.manifest.get("arms") or {}).items()}
+
+
+def load_run(folder: str | Path) -> Run:
+    """Read a run folder into typed records (tolerates a torn last line in calls.jsonl)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if not (folder / PROMPTS).is_file():
+        raise UserError(f"{folder}: {PROMPTS} is missing: the dataset was never fully read into this run")
+    prompts = {p.id: p for p in (Prompt.from_dict(d) for d in iter_prompts(folder))}
+    calls = [Call.from_dict(d) for d in iter_call_dicts(folder)]
+    return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls)
+
+
+def new_manifest(**fields: Any) -> dict[str, Any]:
+    created = now_iso()
+    return {"schema": SCHEMA_VERSION, "tool": "flashlite-migrate", "tool_version": __version__,
+            "created_at": created, "updated_at": created, **fields}
