@@ -71,12 +71,12 @@ class Selection:
         return _exclude_spec(self.exclude).match_file(relative)
 
 
-_SPEC_CACHE: dict[tuple[str, ...], pathspec.PathSpec] = {}
+_SPEC_CACHE: dict[tuple[str, ...], pathspec.GitIgnoreSpec] = {}
 
 
-def _exclude_spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+def _exclude_spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     if patterns not in _SPEC_CACHE:
-        _SPEC_CACHE[patterns] = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        _SPEC_CACHE[patterns] = pathspec.GitIgnoreSpec.from_lines(patterns)
     return _SPEC_CACHE[patterns]
 
 
@@ -146,7 +146,7 @@ def _git_files(root: Path) -> list[str] | None:
 
 def _walk(root: Path, selection: Selection) -> Iterator[str]:
     """os.walk that honours every .gitignore on the way down and prunes excluded folders."""
-    specs: list[tuple[str, pathspec.PathSpec]] = []
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     for directory, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -154,7 +154,7 @@ def _walk(root: Path, selection: Selection) -> Iterator[str]:
         if ".gitignore" in filenames:
             try:
                 lines = Path(directory, ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-                specs.append((rel_dir, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+                specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
             except OSError:
                 pass
 

@@ -1,0 +1,74 @@
+"""Files are sacred: encodings, newlines, syntax errors, and only the edited lines change."""
+
+import difflib
+
+import pytest
+
+from migrate.codemod.engine import migrate_source
+from tests.codemod.fixture_pairs import AS_OF, cases
+from migrate.settings import Settings
+
+SETTINGS = Settings(as_of=AS_OF)
+CALL = b'import google.generativeai as genai\nm = genai.GenerativeModel("gemini-2.5-pro")\n'
+SWAPPED = CALL.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+
+
+def test_utf8_bom_is_kept():
+    result = migrate_source(b"\xef\xbb\xbf" + CALL, SETTINGS)
+    assert result.new_bytes == b"\xef\xbb\xbf" + SWAPPED
+
+
+def test_latin1_coding_cookie_is_kept():
+    source = "# -*- coding: latin-1 -*-\n# café\n".encode("latin-1") + CALL
+    result = migrate_source(source, SETTINGS)
+    assert result.new_bytes == "# -*- coding: latin-1 -*-\n# café\n".encode("latin-1") + SWAPPED
+
+
+def test_mixed_newlines_and_missing_final_newline_are_kept():
+    source = b"import google.generativeai as genai\r\nx = 1\n\tm = 2\r\ngenai.GenerativeModel('gemini-2.5-pro')"
+    source = source.replace(b"\tm = 2", b"m = 2")
+    result = migrate_source(source, SETTINGS)
+    assert result.new_bytes == source.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+
+
+def test_tabs_are_kept():
+    source = b"import google.generativeai as genai\nif True:\n\tm = genai.GenerativeModel('gemini-2.5-pro')\n"
+    assert migrate_source(source, SETTINGS).new_bytes == source.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+
+
+def test_syntax_error_is_reported_not_raised():
+    result = migrate_source(b"import google.generativeai as genai\ndef broken(:\n", SETTINGS)
+    assert result.status == "skipped"
+    assert "syntax error at line 2" in result.reason
+    assert result.new_bytes is None
+
+
+def test_file_without_candidate_bytes_is_not_parsed():
+    result = migrate_source(b"def f(:\n  this is not python, and not parsed\n", SETTINGS)
+    assert result.status == "not-candidate" and not result.parsed
+
+
+def test_undecodable_file_is_skipped():
+    result = migrate_source(b"# coding: no-such-codec\nimport vertexai\n", SETTINGS)
+    assert result.status == "skipped"
+
+
+@pytest.mark.parametrize("case", cases("models"), ids=lambda c: c.source.stem)
+def test_only_edited_lines_change(case):
+    """Byte identity outside the edits: every changed line carries an applied edit."""
+    source = case.source.read_bytes()
+    result = migrate_source(source, case.settings())
+    if not result.changed:
+        return
+    edited_lines = {f.line for f in result.findings if f.applied}
+    before, after = source.decode().splitlines(), result.new_bytes.decode().splitlines()
+    assert len(before) == len(after)
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            assert set(range(i1 + 1, i2 + 1)) <= edited_lines
+
+
+def test_target_already_in_use_changes_nothing():
+    source = SWAPPED
+    result = migrate_source(source, SETTINGS)
+    assert result.status == "unchanged" and not result.findings

@@ -1,0 +1,150 @@
+"""The CLI as a user runs it: a subprocess, exit codes, stdout/stderr split, real files, real git."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "fixtures" / "example"
+
+
+def flm(*args, cwd=None, env=None):
+    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "migrate", *args, "--as-of", "2026-11-24"] if args and args[0] in ("scan", "fix", "check") else [sys.executable, "-m", "migrate", *args],
+        capture_output=True, text=True, cwd=cwd or REPO, env=environment, timeout=120,
+    )  # fmt: skip
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the bundled example inside a fresh git repository, committed."""
+    root = tmp_path / "proj"
+    shutil.copytree(EXAMPLE, root)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def test_fix_diff_is_a_patch_git_applies_and_writes_nothing(project):
+    before = {p: p.read_bytes() for p in project.rglob("*.py")}
+    result = flm("fix", "--diff", ".", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("diff --git a/app/")
+    assert "+SUMMARY_MODEL = \"gemini-3.1-flash-lite\"" in result.stdout
+    assert "files seen" in result.stderr and "files seen" not in result.stdout
+    assert {p: p.read_bytes() for p in project.rglob("*.py")} == before
+    (project / "out.patch").write_text(result.stdout)
+    git(project, "apply", "--check", "out.patch")
+
+
+def test_check_fix_check_cycle(project):
+    assert flm("check", ".", cwd=project).returncode == 1
+    fixed = flm("fix", ".", cwd=project)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "fixed app/summarize.py" in fixed.stderr
+    assert 'SUMMARY_MODEL = "gemini-3.1-flash-lite"' in (project / "app" / "summarize.py").read_text()
+    again = flm("check", ".", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert flm("fix", "--diff", ".", cwd=project).stdout == ""
+
+
+def test_ignored_files_are_not_touched(project):
+    (project / ".gitignore").write_text("scratch/\n")
+    (project / "scratch").mkdir()
+    scratch = project / "scratch" / "old.py"
+    scratch.write_text('import google.generativeai as g\ng.GenerativeModel("gemini-1.5-pro")\n')
+    assert flm("fix", ".", cwd=project).returncode == 0
+    assert "gemini-1.5-pro" in scratch.read_text()
+
+
+def test_scan_json_records(project):
+    result = flm("scan", "--format", "json", ".", cwd=project)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["summary"]["changed"] == 5
+    record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
+    assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied"}
+    assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", "gemini-3.1-flash-lite", "safe")
+    assert any(r["rule"] == "FLM002" for r in document["findings"])
+    assert document["warnings"] and document["warnings"][0].startswith("FLM005")
+
+
+def test_scan_table_on_a_pipe(project):
+    result = flm("scan", ".", cwd=project)
+    assert result.returncode == 0
+    assert "app/summarize.py:6:17" in result.stdout and "FLM001" in result.stdout
+
+
+def test_a_broken_file_does_not_stop_the_others(project):
+    (project / "app" / "broken.py").write_text("import vertexai\ndef f(:\n")
+    result = flm("fix", ".", cwd=project)
+    assert result.returncode == 0
+    assert "skipped app/broken.py: syntax error at line 2" in result.stderr
+    assert "gemini-3.1-flash-lite" in (project / "app" / "summarize.py").read_text()
+    assert (project / "app" / "broken.py").read_text() == "import vertexai\ndef f(:\n"
+
+
+def test_parallel_output_is_deterministic(project):
+    for i in range(40):
+        (project / f"m{i:02}.py").write_text(f'import google.generativeai as g\ng.GenerativeModel("gemini-1.5-pro")  # {i}\n')
+    serial = flm("fix", "--diff", "-j", "1", ".", cwd=project).stdout
+    parallel = flm("fix", "--diff", "-j", "2", ".", cwd=project).stdout
+    assert serial == parallel and serial.count("diff --git") == 45
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["scan", "does-not-exist"], "flm: error: does-not-exist: no such file or directory"),
+        (["fix", "--target", "gemini-9", "."], "flm: error: unknown target model 'gemini-9'"),
+        (["fix", "--target", "gemini-embedding-001", "."], "is a embedding model, not a text model"),
+        (["fix", "--target", "gemini-1.5-flash", "."], "was shut down on 2025-09-24"),
+        (["scan", "--no-such-flag", "."], "flm: error: No such option: --no-such-flag"),
+        (["rules", "explain", "FLM999"], "flm: error: unknown rule ID 'FLM999'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(project, args, message):
+    result = flm(*args, cwd=project)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the error (and at most the target warning)
+
+
+def test_a_broken_extra_rules_file_is_named(tmp_path):
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("rules:\n  - id: X1\n")
+    result = flm("rules", "list", "--rules", str(bad))
+    assert result.returncode == 2
+    assert f"flm: error: {bad}: rules[0].id: expected an ID like FLM001, got 'X1'" in result.stderr
+
+
+def test_models_and_rules_commands():
+    models = flm("models", "--format", "json")
+    assert models.returncode == 0
+    data = json.loads(models.stdout)
+    assert data["target"] == "gemini-3.1-flash-lite"
+    assert any(m["id"] == "gemini-4-argon" and m["swap_to_target"] for m in data["models"])
+    assert "gemini-3.1-flash-lite" in flm("models").stdout
+    listed = flm("rules", "list")
+    assert listed.returncode == 0 and "FLM001" in listed.stdout and "FLM105" in listed.stdout
+    explained = flm("rules", "explain", "flm001")
+    assert explained.returncode == 0 and "pro-model-swap (safe)" in explained.stdout
+
+
+def test_both_console_scripts_exist():
+    bin_dir = Path(sys.executable).parent
+    for name in ("flm", "flashlite-migrate"):
+        result = subprocess.run([str(bin_dir / name), "--version"], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.startswith("flashlite-migrate ")
