@@ -674,7 +674,7 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
     order = sorted(range(m), key=ps.__getitem__)
     for rank in range(m, 0, -1):
         i = order[rank - 1]
-        running = min(running, ps[i] * m / rank)
+        running = min(running, ps[i] * (m / rank))  # m/rank >= 1 keeps it >= p in floats
         adjusted[i] = running
     return adjusted
 
@@ -785,7 +785,9 @@ class QuantileInterval:
 
     ``low``/``high`` are None when n is too small to bound that side at all (e.g. p99 of 100
     values has no upper bound). ``coverage`` is the exact coverage of the interval returned
-    (>= confidence when both bounds exist); ranks are 1-based order statistics.
+    (>= confidence when both bounds exist); ranks are 1-based order statistics. In tiny samples
+    at low confidence the interpolated estimate can fall outside [X_(l), X_(u)]; the bound is
+    then widened to the estimate (coverage only grows).
     """
 
     q: float
@@ -834,8 +836,8 @@ def quantile_interval(values: Sequence[float], q: float, confidence: float = 0.9
     return QuantileInterval(
         q=q,
         estimate=estimate,
-        low=float(xs[low_rank - 1]) if low_rank is not None else None,
-        high=float(xs[high_rank - 1]) if high_rank is not None else None,
+        low=min(float(xs[low_rank - 1]), estimate) if low_rank is not None else None,
+        high=max(float(xs[high_rank - 1]), estimate) if high_rank is not None else None,
         confidence=confidence,
         coverage=upper_cdf - lower_cdf,
         low_rank=low_rank,
