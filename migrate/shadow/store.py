@@ -155,10 +155,15 @@ def _cut_torn_tail(path: Path) -> None:
 
 
 class CallLog:
-    """Appends call records to calls.jsonl: one os.write per record, periodic fsync."""
+    """Appends JSON records to a JSONL file: one os.write per record, periodic fsync."""
 
-    def __init__(self, folder: Path):
-        self.path = Path(folder) / CALLS
+    @classmethod
+    def for_run(cls, folder: Path) -> "CallLog":
+        return cls(Path(folder) / CALLS)
+
+    def __init__(self, path: Path):
+        """Append to `path` (a run's calls.jsonl, or a --record replay file)."""
+        self.path = Path(path)
         _cut_torn_tail(self.path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._last_sync = time.monotonic()

@@ -1,0 +1,291 @@
+"""`flm shadow summary`: cost, latency, reliability and simple parity of a run, from its store.
+
+`summarise(run)` is pure (a loaded `Run` in, a JSON-ready dict out); `render(summary, console)`
+draws it with rich. The statistics here are descriptive; the verdict (noise floor, intervals,
+PASS/FAIL) belongs to `shadow report`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from typing import Any, Iterable, Mapping
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from migrate.shadow.store import Call, Run
+
+DAYS_PER_MONTH = 30
+ARM_ORDER = ("primary", "noise", "candidate")
+_FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
+
+
+# --------------------------------------------------------------------------- small pure helpers
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); values need not be sorted."""
+    if not values:
+        return None
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def normalise_text(value: Any) -> str:
+    """For a normalised exact match: JSON compared canonically; text NFC, case-folded, whitespace
+    collapsed, code fences and surrounding quotes/punctuation stripped."""
+    if not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = value
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    stripped = text.strip()
+    if stripped[:1] in "{[":
+        try:
+            return json.dumps(json.loads(stripped), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except ValueError:
+            pass
+    text = unicodedata.normalize("NFC", stripped).casefold()
+    text = " ".join(text.split())
+    return text.strip(" .!?;:'\"`*")
+
+
+def _rate(hits: int, n: int) -> float | None:
+    return hits / n if n else None
+
+
+# --------------------------------------------------------------------------- summarise
+
+
+def _arm_calls(final: Mapping[tuple[str, str, int], Call]) -> dict[str, list[Call]]:
+    arms: dict[str, list[Call]] = {}
+    for call in final.values():
+        arms.setdefault(call.arm, []).append(call)
+    return arms
+
+
+def _cost(calls: list[Call]) -> dict[str, Any]:
+    ok = [c for c in calls if c.ok]
+    priced = [c.cost_usd for c in ok if c.cost_usd is not None]
+    total = sum(c.cost_usd or 0.0 for c in calls)
+    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
+    output = sum(c.usage.output for c in ok if c.usage)
+    return {
+        "total_usd": total, "requests": len(ok), "priced": len(priced),
+        "mean_usd": (sum(priced) / len(priced)) if priced else None,
+        "unpriced": len(ok) - len(priced),
+        "prompt_tokens": sum(c.usage.prompt for c in ok if c.usage),
+        "cached_tokens": sum(c.usage.cached for c in ok if c.usage),
+        "output_tokens": output, "thought_tokens": thoughts,
+        "thoughts_share_of_output": (thoughts / output) if output else None,
+    }  # fmt: skip
+
+
+def _latency(calls: list[Call]) -> dict[str, Any]:
+    values = [c.latency_ms for c in calls if c.ok and c.latency_ms is not None]
+    ttft = [c.ttft_ms for c in calls if c.ok and c.ttft_ms is not None]
+    out: dict[str, Any] = {"n": len(values), "mean_ms": (sum(values) / len(values)) if values else None}
+    for q in (50, 95, 99):
+        out[f"p{q}_ms"] = percentile(values, q)
+    out["ttft_p50_ms"] = percentile(ttft, 50)
+    out["ttft_p95_ms"] = percentile(ttft, 95)
+    return out
+
+
+def _reliability(calls: list[Call]) -> dict[str, Any]:
+    errors = Counter()
+    for c in calls:
+        if not c.ok and c.error is not None:
+            errors[f"{c.error.kind} {c.error.http_status}" if c.error.http_status else c.error.kind] += 1
+    return {
+        "calls": len(calls), "ok": sum(1 for c in calls if c.ok), "errors": sum(1 for c in calls if not c.ok),
+        "retries": sum(max(0, c.attempts - 1) for c in calls),
+        "retried_calls": sum(1 for c in calls if c.attempts > 1),
+        "error_kinds": dict(errors.most_common()),
+        "cost_errors": sum(1 for c in calls if c.cost_error),
+    }  # fmt: skip
+
+
+def _finish_mix(calls: list[Call]) -> dict[str, int]:
+    mix = Counter()
+    for c in calls:
+        if not c.ok or c.response is None:
+            mix["ERROR"] += 1
+        elif c.response.finish_reason:
+            mix[c.response.finish_reason] += 1
+        elif c.response.blocked:
+            mix[f"BLOCKED:{c.response.block_reason or '?'}"] += 1
+        else:
+            mix["UNSPECIFIED"] += 1
+    return dict(mix.most_common())
+
+
+def _agreement(final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
+    exact = norm = n = 0
+    for (pid, arm, rep), call in final.items():
+        if arm != a or not call.ok:
+            continue
+        other = final.get((pid, b, rep))
+        if other is None or not other.ok:
+            continue
+        n += 1
+        ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
+        exact += ta == tb
+        norm += normalise_text(ta) == normalise_text(tb)
+    if not n:
+        return None
+    return {"pairs": n, "exact": exact / n, "normalised": norm / n}
+
+
+def _expected(run: Run, final: Mapping[tuple[str, str, int], Call], arms: Iterable[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for arm in arms:
+        hits = n = 0
+        for (pid, call_arm, _), call in final.items():
+            if call_arm != arm:
+                continue
+            prompt = run.prompts.get(pid)
+            if prompt is None or prompt.expected is None:
+                continue
+            n += 1
+            if call.ok and normalise_text(call.response.text) == normalise_text(prompt.expected):  # type: ignore[union-attr]
+                hits += 1
+        if n:
+            out[arm] = {"n": n, "match": hits / n}
+    return out
+
+
+def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
+    manifest = run.manifest
+    final = run.final()
+    by_arm = _arm_calls(final)
+    arms = [a for a in ARM_ORDER if a in by_arm or a in (manifest.get("arms") or {})]
+    models = run.arms()
+    cost = {arm: _cost(by_arm.get(arm, [])) for arm in arms}
+    primary_mean = (cost.get("primary") or {}).get("mean_usd")
+    candidate_mean = (cost.get("candidate") or {}).get("mean_usd")
+    ratio = candidate_mean / primary_mean if primary_mean and candidate_mean is not None else None
+    volume = volume_per_day if volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
+    monthly = None
+    if volume and primary_mean is not None and candidate_mean is not None:
+        monthly = {
+            "volume_per_day": volume, "days": DAYS_PER_MONTH,
+            "primary_usd": primary_mean * volume * DAYS_PER_MONTH,
+            "candidate_usd": candidate_mean * volume * DAYS_PER_MONTH,
+            "saving_usd": (primary_mean - candidate_mean) * volume * DAYS_PER_MONTH,
+        }  # fmt: skip
+    slices = Counter(p.slice or "-" for p in run.prompts.values())
+    pricing = manifest.get("pricing") or {}
+    parity: dict[str, Any] = {"candidate_vs_primary": _agreement(final, "primary", "candidate")}
+    if "noise" in arms:
+        parity["noise_vs_primary"] = _agreement(final, "primary", "noise")
+    parity["expected"] = _expected(run, final, arms)
+    return {
+        "run": str(run.folder), "status": manifest.get("status"),
+        "models": {arm: models.get(arm) for arm in arms},
+        "backends": {arm: (manifest.get("arms") or {}).get(arm, {}).get("backend") for arm in arms},
+        "prompts": len(run.prompts), "slices": dict(slices.most_common()),
+        "repeats": manifest.get("repeats", 1),
+        "pricing": {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "batch": pricing.get("batch", False)},
+        "cost": {"arms": cost, "candidate_to_primary_ratio": ratio,
+                 "saving_ratio": (1.0 - ratio) if ratio is not None else None, "monthly": monthly},
+        "latency": {arm: _latency(by_arm.get(arm, [])) for arm in arms},
+        "reliability": {arm: _reliability(by_arm.get(arm, [])) for arm in arms},
+        "finish_reasons": {arm: _finish_mix(by_arm.get(arm, [])) for arm in arms},
+        "parity": parity,
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- render
+
+
+def _usd(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if value and abs(value) < 10 ** -digits:
+        return f"${value:.2e}"
+    return f"${value:,.{digits}f}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} ms"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def render(summary: Mapping[str, Any], console: Console) -> None:
+    arms = list(summary["models"])
+    label = {arm: f"{arm}\n[dim]{summary['models'][arm]}[/dim]" for arm in arms}
+    pricing = summary["pricing"]
+    header = Text.assemble(
+        ("Shadow run ", "bold"), (summary["run"], "bold cyan"), f"  status {summary['status']}\n",
+        f"{summary['prompts']} prompts, {summary['repeats']} repeat(s), slices: ",
+        ", ".join(f"{k} ({v})" for k, v in summary["slices"].items()),
+        f"\nprices as of {pricing['as_of']}{' (batch rates)' if pricing.get('batch') else ''}, {pricing['source']}",
+    )  # fmt: skip
+    console.print(header)
+
+    cost = summary["cost"]
+    table = Table(title="Cost (from each response's usageMetadata)", title_justify="left")
+    for col in ("arm", "requests", "total", "mean / request", "thinking share of output"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for arm in arms:
+        c = cost["arms"][arm]
+        table.add_row(label[arm], str(c["requests"]), _usd(c["total_usd"]), _usd(c["mean_usd"], 6),
+                      _pct(c["thoughts_share_of_output"]))
+    console.print(table)
+    if cost["candidate_to_primary_ratio"] is not None:
+        console.print(f"candidate / primary cost per request: [bold]{cost['candidate_to_primary_ratio']:.3f}[/bold]"
+                      f"  (saving [bold green]{_pct(cost['saving_ratio'])}[/bold green])")
+    if cost["monthly"]:
+        m = cost["monthly"]
+        console.print(f"at {m['volume_per_day']:,.0f} requests/day: primary {_usd(m['primary_usd'], 2)}/month, "
+                      f"candidate {_usd(m['candidate_usd'], 2)}/month, saving [bold green]{_usd(m['saving_usd'], 2)}"
+                      f"[/bold green]/month ({m['days']}-day month)")
+    unpriced = sum(cost["arms"][a]["unpriced"] for a in arms)
+    if unpriced:
+        console.print(f"[bold red]error: {unpriced} successful call(s) could not be priced (no usage metadata or "
+                      f"$0 for a billable call): totals above are incomplete[/bold red]")
+
+    table = Table(title="Latency (successful calls)", title_justify="left")
+    for col in ("arm", "n", "p50", "p95", "p99", "TTFT p50"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for arm in arms:
+        lat = summary["latency"][arm]
+        table.add_row(label[arm], str(lat["n"]), _ms(lat["p50_ms"]), _ms(lat["p95_ms"]), _ms(lat["p99_ms"]),
+                      _ms(lat["ttft_p50_ms"]))
+    console.print(table)
+
+    table = Table(title="Reliability and finish reasons", title_justify="left")
+    for col in ("arm", "ok", "errors", "retries", "error kinds", "finish reasons"):
+        table.add_column(col, justify="right" if col in ("ok", "errors", "retries") else "left")
+    for arm in arms:
+        rel = summary["reliability"][arm]
+        kinds = ", ".join(f"{k} x{v}" for k, v in rel["error_kinds"].items()) or "-"
+        mix = ", ".join(f"{k} {v}" for k, v in summary["finish_reasons"][arm].items()) or "-"
+        table.add_row(label[arm], str(rel["ok"]), str(rel["errors"]), str(rel["retries"]), kinds, mix)
+    console.print(table)
+
+    parity = summary["parity"]
+    table = Table(title="Simple parity (descriptive; `shadow report` judges it against the noise floor)",
+                  title_justify="left")
+    for col in ("comparison", "pairs", "exact match", "normalised match"):
+        table.add_column(col, justify="left" if col == "comparison" else "right")
+    for key, name in (("noise_vs_primary", "primary vs primary (noise floor)"),
+                      ("candidate_vs_primary", "candidate vs primary")):
+        row = parity.get(key)
+        if row:
+            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]))
+    for arm, row in parity["expected"].items():
+        table.add_row(f"{arm} vs expected", str(row["n"]), "", _pct(row["match"]))
+    console.print(table)
