@@ -11,7 +11,6 @@ prompts), never a single call. Conventions used throughout:
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import statistics
@@ -367,24 +366,35 @@ def _bootstrap_ratio_means(
             total_s += remaining * last_s
             total_c += remaining * last_c
             out.append(total_s / total_c)
-    elif (pseudo_weight <= 0.0 or not pseudo) and all(c == 1 for c in counts):
-        # prompts, no smoothing: the fast path of random.choices
-        population = list(sums)
-        for _ in range(resamples):
-            out.append(sum(rng.choices(population, k=g)) / g)
     else:
+        # Unit by unit. The smoothed draw is split exactly: how many of the g draws hit a pseudo
+        # unit is Binomial(g, W / (g + W)); the rest are uniform over the real units.
+        plain = all(c == 1 for c in counts)
+        population = list(sums)
         units = list(zip(sums, counts))
-        weights = [1.0] * g
-        if pseudo_weight > 0.0:
-            units += [(value, 1) for value in pseudo]
-            weights += [pseudo_weight] * len(pseudo)
-        cum = list(itertools.accumulate(weights))
+        pseudo = list(pseudo) if pseudo_weight > 0.0 else []
+        pseudo_total = pseudo_weight * len(pseudo)
+        p_pseudo = pseudo_total / (g + pseudo_total)
         for _ in range(resamples):
             total_s = 0.0
             total_c = 0
-            for s, c in rng.choices(units, cum_weights=cum, k=g):
-                total_s += s
-                total_c += c
+            k = g
+            if pseudo:
+                left = _binomial_variate(rand, g, p_pseudo)
+                k -= left
+                total_c += left
+                for idx, value in enumerate(pseudo[:-1]):
+                    x = _binomial_variate(rand, left, 1.0 / (len(pseudo) - idx))
+                    total_s += x * value
+                    left -= x
+                total_s += left * pseudo[-1]
+            if plain:
+                total_s += sum(rng.choices(population, k=k))
+                total_c += k
+            else:
+                for s, c in rng.choices(units, k=k):
+                    total_s += s
+                    total_c += c
             out.append(total_s / total_c)
     return out
 

@@ -286,6 +286,25 @@ def test_multinomial_bootstrap_has_the_item_resampling_distribution():
         assert x.std() == pytest.approx(math.sqrt((0.1 - 0.02**2) / len(d)), rel=0.03)
 
 
+def test_smoothed_bootstrap_paths_agree():
+    d = [1.0] * 30 + [-1.0] * 10 + [0.0] * 160
+    w = stats.normal_quantile(0.95) ** 2 / 2
+    runs = [
+        np.array(
+            stats._bootstrap_ratio_means(
+                d, [1] * len(d), 6000, random.Random(seed), pseudo=(1.0, -1.0), pseudo_weight=w, method=m
+            )
+        )
+        for seed, m in ((1, "multinomial"), (2, "units"))
+    ]
+    # smoothed distribution: n draws from {+1: 30 + w, -1: 10 + w, 0: 160}
+    p_plus, p_minus = (30 + w) / (200 + 2 * w), (10 + w) / (200 + 2 * w)
+    sd = math.sqrt((p_plus + p_minus - (p_plus - p_minus) ** 2) / 200)
+    for x in runs:
+        assert x.mean() == pytest.approx(p_plus - p_minus, abs=2e-3)
+        assert x.std() == pytest.approx(sd, rel=0.04)
+
+
 def test_paired_bootstrap_sign_convention_and_determinism():
     a = [0.0, 1.0, 1.0, 0.0, 1.0] * 20
     b = [1.0, 1.0, 1.0, 0.0, 1.0] * 20
