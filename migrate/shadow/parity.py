@@ -201,7 +201,10 @@ _ANY_KEY = _Wildcard("*")  # any one key
 _ANY_INDEX = _Wildcard("[*]")  # any one list index
 _ANY_DEPTH = _Wildcard("**")  # any number of segments
 _BARE_KEY = re.compile(r"[^.\[\]\"'\s*]+")
-_PATH_TOKEN = re.compile(r"""\[(?:(?P<index>\d+)|(?P<star>\*)|(?P<quoted>"(?:[^"\\]|\\.)*"))\]|(?P<dot>\.)?(?P<key>[^.\[\]]+)""")
+_PATH_TOKEN = re.compile(
+    r"""\[(?:(?P<index>\d+)|(?P<star>\*)|(?P<quoted>"(?:[^"\\]|\\.)*"))\]"""  # [2] [*] ["k"]
+    r"""|(?P<dot>\.)?(?P<key>[^.\[\]]+)"""  # key or .key
+)
 
 
 def format_path(segments: Sequence[str | int]) -> str:
@@ -410,7 +413,7 @@ def json_match(
     a: Any,
     b: Any,
     *,
-    rel_tol: float = 1e-9,
+    rel_tol: float = 0.0,
     abs_tol: float = 0.0,
     unordered: Iterable[str] = (),
     ignore_paths: Iterable[str] = (),
@@ -421,7 +424,8 @@ def json_match(
 
     * Invalid JSON on either side is a disagreement (score 0) listed in detail["invalid_json"]
       (["a"], ["b"] or both) -- count it as a critical failure of that side.
-    * Numbers agree within ``math.isclose(rel_tol, abs_tol)`` (1 == 1.0; true != 1).
+    * Numbers agree within ``math.isclose(rel_tol, abs_tol)``; the default is exact equality
+      (1 == 1.0, true != 1) -- a default tolerance would let big integer IDs 1 apart agree.
     * Lists compare in order, except at paths matching a pattern in ``unordered`` (e.g.
       ["items", "results[*].tags", "**.tags"]), which compare as multisets.
     * Disagreements at or under a pattern in ``ignore_paths`` (e.g. the Pro-vs-Pro
