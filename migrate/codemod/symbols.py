@@ -15,6 +15,7 @@ of LibCST's ScopeProvider + QualifiedNameProvider at a fraction of their cost.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
@@ -249,189 +250,243 @@ def _dotted(node: cst.BaseExpression) -> str:
 URL_HINT = "/models/"
 
 
-class _Collector(cst.CSTVisitor):
-    """Records bindings per scope, calls with their scope, and URL-like strings, in one pass."""
+_SKIPPED_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators",
+                   "header", "footer", "operator", "colon", "equal", "dot", "star_tok", "arrow", "asynchronous")  # fmt: skip
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    """The fields of a node type that can hold code (whitespace and punctuation never bind or call)."""
+    fields = _CHILD_FIELDS.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name for f in dataclasses.fields(node_type) if not any(skip in f.name for skip in _SKIPPED_FIELDS)
+        )
+        _CHILD_FIELDS[node_type] = fields
+    return fields
+
+
+@dataclass(frozen=True)
+class _Frame:
+    scope: Scope
+    method: tuple[Scope, str] | None = None  # inside a method: (its class scope, the name of `self`)
+
+
+class _Collector:
+    """Records bindings per scope, calls with their scope, and URL-like strings, in one pass.
+
+    A hand-written iterative walk rather than a CSTVisitor: LibCST's generic visit machinery also
+    walks every whitespace and punctuation node, which made this pass cost as much as the parse.
+    """
 
     def __init__(self) -> None:
         self.module_scope = Scope("module", None)
-        self.scope = self.module_scope
         self.calls: list[tuple[cst.Call, Scope]] = []
         self.strings: list[cst.SimpleString | cst.FormattedStringText] = []
         self.star_imports: list[str] = []
         self._docstrings: set[int] = set()
-        self._methods: list[tuple[Scope | None, str | None]] = []  # (class scope, self name) per function
+        self._handlers = {
+            cst.ClassDef: self._class, cst.FunctionDef: self._function, cst.Lambda: self._lambda,
+            cst.ListComp: self._comprehension, cst.SetComp: self._comprehension, cst.DictComp: self._comprehension,
+            cst.GeneratorExp: self._comprehension, cst.Import: self._import, cst.ImportFrom: self._import_from,
+            cst.Assign: self._assign_statement, cst.AnnAssign: self._ann_assign, cst.AugAssign: self._aug_assign,
+            cst.NamedExpr: self._named_expr, cst.For: self._for, cst.WithItem: self._with_item,
+            cst.ExceptHandler: self._except, cst.ExceptStarHandler: self._except, cst.Global: self._global,
+            cst.Nonlocal: self._nonlocal, cst.Del: self._del, cst.MatchAs: self._match_name,
+            cst.MatchStar: self._match_name, cst.Call: self._call, cst.Expr: self._expr,
+            cst.SimpleString: self._simple_string, cst.FormattedStringText: self._fstring_text,
+        }  # fmt: skip
 
-    # -- scopes
-    def _push(self, kind: str) -> None:
-        self.scope = Scope(kind, self.scope)
+    def walk(self, module: cst.Module) -> None:
+        stack: list[tuple[cst.CSTNode, _Frame]] = [(module, _Frame(self.module_scope))]
+        handlers = self._handlers
+        while stack:
+            node, frame = stack.pop()
+            handler = handlers.get(type(node))
+            if handler is not None:
+                pushed = handler(node, frame, stack)
+                if pushed:
+                    continue  # the handler pushed the children itself, with their own frames
+            _push_children(node, frame, stack)
 
-    def _pop(self) -> None:
-        assert self.scope.parent is not None
-        self.scope = self.scope.parent
+    # -- scopes: push children with the frame they are evaluated in; True = children handled
+    def _class(self, node: cst.ClassDef, frame: _Frame, stack: list) -> bool:
+        class_scope = Scope("class", frame.scope)
+        frame.scope.bind(node.name.value, Binding("class", scope=class_scope))
+        _push_all([*node.decorators, *node.bases, *node.keywords], frame, stack)
+        stack.append((node.body, _Frame(class_scope)))
+        return True
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        class_scope = Scope("class", self.scope)
-        self.scope.bind(node.name.value, Binding("class", scope=class_scope))
-        self.scope = class_scope
-        self._methods.append((None, None))
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._methods.pop()
-        self._pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scope.bind(node.name.value, Binding("other"))
-        enclosing = self.scope
-        self._push("function")
+    def _function(self, node: cst.FunctionDef, frame: _Frame, stack: list) -> bool:
+        enclosing = frame.scope
+        enclosing.bind(node.name.value, Binding("other"))
+        scope = Scope("function", enclosing)
         params = [*node.params.posonly_params, *node.params.params]
         is_static = any(_dotted(d.decorator) == "staticmethod" for d in node.decorators)
-        self_name = None
-        if enclosing.kind == "class" and params and not is_static:
-            self_name = params[0].name.value
+        self_name = params[0].name.value if enclosing.kind == "class" and params and not is_static else None
         for param in _all_params(node.params):
             self_of = enclosing if param.name.value == self_name else None
-            self.scope.bind(param.name.value, Binding("param", self_of=self_of))
-        self._methods.append((enclosing if self_name else None, self_name))
+            scope.bind(param.name.value, Binding("param", self_of=self_of))
+        _push_all([*node.decorators, node.params], frame, stack)
+        if node.returns is not None:
+            stack.append((node.returns, frame))
+        stack.append((node.body, _Frame(scope, (enclosing, self_name) if self_name else None)))
+        return True
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._methods.pop()
-        self._pop()
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._push("function")
+    def _lambda(self, node: cst.Lambda, frame: _Frame, stack: list) -> bool:
+        scope = Scope("function", frame.scope)
         for param in _all_params(node.params):
-            self.scope.bind(param.name.value, Binding("param"))
-        self._methods.append((None, None))
+            scope.bind(param.name.value, Binding("param"))
+        stack.append((node.body, _Frame(scope)))
+        return True
 
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self._methods.pop()
-        self._pop()
+    def _comprehension(self, node: cst.CSTNode, frame: _Frame, stack: list) -> bool:
+        scope = Scope("comprehension", frame.scope)
+        for_in = node.for_in  # type: ignore[attr-defined]
+        while for_in is not None:
+            self._bind_target(for_in.target, Binding("other"), scope)
+            for_in = for_in.inner_for_in
+        _push_children(node, _Frame(scope, frame.method), stack)
+        return True
 
-    def _visit_comp(self, node: cst.CSTNode) -> None:
-        self._push("comprehension")
-
-    def _leave_comp(self, original_node: cst.CSTNode) -> None:
-        self._pop()
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comp
-    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._bind_target(node.target, Binding("other"))
-
-    # -- bindings
-    def visit_Import(self, node: cst.Import) -> None:
+    # -- bindings (children are walked as usual)
+    def _import(self, node: cst.Import, frame: _Frame, stack: list) -> bool:
         for alias in node.names:
             full = _dotted(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.scope.bind(alias.asname.name.value, Binding("import", qualname=full))
+                frame.scope.bind(alias.asname.name.value, Binding("import", qualname=full))
             else:
                 top = full.split(".")[0]
-                self.scope.bind(top, Binding("import", qualname=top))
+                frame.scope.bind(top, Binding("import", qualname=top))
+        return True
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def _import_from(self, node: cst.ImportFrom, frame: _Frame, stack: list) -> bool:
         module = "." * len(node.relative) + (_dotted(node.module) if node.module is not None else "")
         if isinstance(node.names, cst.ImportStar):
             self.star_imports.append(module)
-            return
+            return True
         for alias in node.names:
             name = _dotted(alias.name)
-            bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-            self.scope.bind(bound, Binding("import", qualname=f"{module}.{name}" if module else name))
+            asname = alias.asname
+            bound = asname.name.value if asname is not None and isinstance(asname.name, cst.Name) else name
+            frame.scope.bind(bound, Binding("import", qualname=f"{module}.{name}" if module else name))
+        return True
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def _assign_statement(self, node: cst.Assign, frame: _Frame, stack: list) -> bool:
         single = len(node.targets) == 1
         for target in node.targets:
-            self._assign(target.target, node.value if single else None)
+            self._assign(target.target, node.value if single else None, frame)
+        return False
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def _ann_assign(self, node: cst.AnnAssign, frame: _Frame, stack: list) -> bool:
         if node.value is not None:
-            self._assign(node.target, node.value)
+            self._assign(node.target, node.value, frame)
+        return False
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._assign(node.target, None)
+    def _aug_assign(self, node: cst.AugAssign, frame: _Frame, stack: list) -> bool:
+        self._assign(node.target, None, frame)
+        return False
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        target_scope = self.scope
-        while target_scope.kind == "comprehension" and target_scope.parent is not None:
-            target_scope = target_scope.parent
+    def _named_expr(self, node: cst.NamedExpr, frame: _Frame, stack: list) -> bool:
+        scope = frame.scope
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
         if isinstance(node.target, cst.Name):
-            target_scope.bind(node.target.value, Binding("other"))
+            scope.bind(node.target.value, Binding("other"))
+        return False
 
-    def visit_For(self, node: cst.For) -> None:
-        self._bind_target(node.target, Binding("other"))
+    def _for(self, node: cst.For, frame: _Frame, stack: list) -> bool:
+        self._bind_target(node.target, Binding("other"), frame.scope)
+        return False
 
-    def visit_WithItem(self, node: cst.WithItem) -> None:
+    def _with_item(self, node: cst.WithItem, frame: _Frame, stack: list) -> bool:
         if node.asname is not None:
-            self._bind_target(node.asname.name, Binding("other"))
+            self._bind_target(node.asname.name, Binding("other"), frame.scope)
+        return False
 
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+    def _except(self, node: cst.ExceptHandler, frame: _Frame, stack: list) -> bool:
         if node.name is not None:
-            self._bind_target(node.name.name, Binding("other"))
+            self._bind_target(node.name.name, Binding("other"), frame.scope)
+        return False
 
-    def visit_Global(self, node: cst.Global) -> None:
-        self.scope.declared_global.update(n.name.value for n in node.names)
+    def _global(self, node: cst.Global, frame: _Frame, stack: list) -> bool:
+        frame.scope.declared_global.update(n.name.value for n in node.names)
+        return True
 
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        # Approximation: a nonlocal name is treated as unknown in this scope.
-        for n in node.names:
-            self.scope.bind(n.name.value, Binding("other"))
+    def _nonlocal(self, node: cst.Nonlocal, frame: _Frame, stack: list) -> bool:
+        for n in node.names:  # approximation: a nonlocal name is unknown in this scope
+            frame.scope.bind(n.name.value, Binding("other"))
+        return True
 
-    def visit_Del(self, node: cst.Del) -> None:
-        self._bind_target(node.target, Binding("other"))
+    def _del(self, node: cst.Del, frame: _Frame, stack: list) -> bool:
+        self._bind_target(node.target, Binding("other"), frame.scope)
+        return False
 
-    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+    def _match_name(self, node: cst.MatchAs | cst.MatchStar, frame: _Frame, stack: list) -> bool:
         if node.name is not None:
-            self.scope.bind(node.name.value, Binding("other"))
+            frame.scope.bind(node.name.value, Binding("other"))
+        return False
 
-    def visit_MatchStar(self, node: cst.MatchStar) -> None:
-        if node.name is not None:
-            self.scope.bind(node.name.value, Binding("other"))
-
-    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None, frame: _Frame) -> None:
+        scope = frame.scope
         if isinstance(target, cst.Name):
-            binding = Binding("assign", value=value, scope=self.scope) if value is not None else Binding("other")
-            scope = self.scope.module() if target.value in self.scope.declared_global else self.scope
-            scope.bind(target.value, binding)
-            if scope.kind == "class":
-                scope.attributes.setdefault(target.value, []).append(binding)
+            binding = Binding("assign", value=value, scope=scope) if value is not None else Binding("other")
+            bound_in = scope.module() if target.value in scope.declared_global else scope
+            bound_in.bind(target.value, binding)
+            if bound_in.kind == "class":
+                bound_in.attributes.setdefault(target.value, []).append(binding)
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-            class_scope, self_name = self._methods[-1] if self._methods else (None, None)
-            if class_scope is not None and target.value.value == self_name:
-                binding = Binding("assign", value=value, scope=self.scope) if value is not None else Binding("other")
-                class_scope.attributes.setdefault(target.attr.value, []).append(binding)
-        else:
-            self._bind_target(target, Binding("other"))
+            if frame.method is not None and target.value.value == frame.method[1]:
+                binding = Binding("assign", value=value, scope=scope) if value is not None else Binding("other")
+                frame.method[0].attributes.setdefault(target.attr.value, []).append(binding)
+        elif isinstance(target, (cst.Tuple, cst.List, cst.StarredElement)):
+            for element in target.elements if not isinstance(target, cst.StarredElement) else [target]:
+                self._assign(element.value, None, frame)
 
-    def _bind_target(self, target: cst.BaseExpression, binding: Binding) -> None:
+    def _bind_target(self, target: cst.BaseExpression, binding: Binding, scope: Scope) -> None:
         if isinstance(target, cst.Name):
-            self.scope.bind(target.value, binding)
+            scope.bind(target.value, binding)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
-                self._bind_target(element.value, binding)
+                self._bind_target(element.value, binding, scope)
         elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, binding)
-        elif isinstance(target, cst.Attribute):
-            self._assign(target, None)
+            self._bind_target(target.value, binding, scope)
 
     # -- what transforms look at
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append((node, self.scope))
+    def _call(self, node: cst.Call, frame: _Frame, stack: list) -> bool:
+        self.calls.append((node, frame.scope))
+        return False
 
-    def visit_Expr(self, node: cst.Expr) -> None:
+    def _expr(self, node: cst.Expr, frame: _Frame, stack: list) -> bool:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
-            self._docstrings.add(id(node.value))
+            return True  # a bare string statement is a docstring or a comment: never code
+        return False
 
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if URL_HINT in node.value and id(node) not in self._docstrings:
-            self.strings.append(node)
-
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
-        return id(node) not in self._docstrings
-
-    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+    def _simple_string(self, node: cst.SimpleString, frame: _Frame, stack: list) -> bool:
         if URL_HINT in node.value:
             self.strings.append(node)
+        return True
+
+    def _fstring_text(self, node: cst.FormattedStringText, frame: _Frame, stack: list) -> bool:
+        if URL_HINT in node.value:
+            self.strings.append(node)
+        return True
+
+
+def _push_children(node: cst.CSTNode, frame: _Frame, stack: list) -> None:
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            stack.append((value, frame))
+        elif isinstance(value, (list, tuple)):
+            for item in reversed(value):
+                if isinstance(item, cst.CSTNode):
+                    stack.append((item, frame))
+
+
+def _push_all(nodes: list, frame: _Frame, stack: list) -> None:
+    for node in reversed(nodes):
+        stack.append((node, frame))
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
@@ -446,7 +501,7 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
 def collect(module: cst.Module, aliases: Mapping[str, str] | None = None) -> ModuleFacts:
     """Walk the module once and return its facts (resolution is lazy, on demand)."""
     collector = _Collector()
-    module.visit(collector)
+    collector.walk(module)
     return ModuleFacts(
         module_scope=collector.module_scope,
         calls=collector.calls,
