@@ -83,7 +83,7 @@ def run(
         location=location, api_version=api_version, replay=replay, record=record, strict=strict, seed=seed,
         batch_pricing=batch_pricing, volume=volume, retry_errors=retry_errors, prices=prices,
     )  # fmt: skip
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     progress = None if quiet or not err.is_terminal else _progress_bar(err)
     try:
         result = start(options, progress=progress)
@@ -93,8 +93,9 @@ def run(
     stats = result.stats
     if result.problems:
         err.print(f"[yellow]warning:[/yellow] {result.problems}")
+    already = f"; {stats.skipped_resume} already recorded" if stats.skipped_resume else ""
     err.print(f"{result.status}: {stats.done} calls recorded ({stats.ok} ok, {stats.errors} errors, {stats.retries} "
-              f"retries), ${stats.cost_usd:.4f}, resumed past {stats.skipped_resume} -> {result.folder}")
+              f"retries), ${stats.cost_usd:.4f}{already} -> {result.folder}", highlight=False)
     if stats.cost_errors:
         err.print(f"[bold red]error:[/bold red] {stats.cost_errors} successful call(s) could not be priced "
                   "(no usage metadata, or $0 for a billable call); see cost_error in calls.jsonl")
