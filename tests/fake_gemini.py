@@ -127,7 +127,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["FakeGemini", "Fault", "RecordedRequest", "EMBED_DIM", "echo_text", "count_tokens"]
+__all__ = ["FakeGemini", "Fault", "RecordedRequest", "EMBED_DIM", "echo_text", "count_tokens", "prompt_tokens"]
 
 EMBED_DIM = 8
 DEFAULT_STREAM_CHUNKS = 3

@@ -42,6 +42,7 @@ PAIRS = {
     "e_vertex_generate": ("legacy_vertex_generate.py", "new_vertex_generate.py"),
     "f_vertex_stream": ("legacy_vertex_stream.py", "new_vertex_stream.py"),
     "g_function_declaration": ("legacy_genai_function_call.py", "new_genai_function_call.py"),
+    "h_async": ("legacy_genai_async.py", "new_genai_async.py"),
 }
 EXPECTED_VERBS = {
     "a_generate_config_safety_system": ["generateContent"],
@@ -51,6 +52,7 @@ EXPECTED_VERBS = {
     "e_vertex_generate": ["generateContent"],
     "f_vertex_stream": ["streamGenerateContent"],
     "g_function_declaration": ["generateContent"],
+    "h_async": ["generateContent", "streamGenerateContent"],
 }
 
 
@@ -133,8 +135,9 @@ def test_pairs_exercise_what_they_claim(runs):
     assert e.body["safetySettings"] == [{"category": 1, "threshold": 2}, {"category": 2, "threshold": 1}]
     assert runs["new_vertex_generate.py"].requests[0].project == "acme-prod"
 
-    f = runs["legacy_vertex_stream.py"].requests[0]
-    assert (f.project, f.location) == ("fake-project", "us-central1")  # from the environment
+    for name in ("legacy_vertex_stream.py", "new_vertex_stream.py"):  # project/location from the env
+        f = runs[name].requests[0]
+        assert (f.api, f.project, f.location) == ("vertex", "fake-project", "us-central1")
 
     g = runs["legacy_genai_function_call.py"]
     assert g.stdout.splitlines() == ["get_weather", "[('city', 'Paris'), ('unit', 'celsius')]"]
@@ -335,13 +338,13 @@ def test_run_program_source_env_scrub_and_lazy_shim(monkeypatch):
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent.json")
     src = ("import os, sys\n"
            "print(os.environ.get('GOOGLE_GENAI_USE_VERTEXAI'), os.environ.get('GOOGLE_APPLICATION_CREDENTIALS'))\n"
-           "print(os.environ['GOOGLE_GEMINI_BASE_URL'] == os.environ['FAKE_GEMINI_URL'])\n"
+           "print('GOOGLE_VERTEX_BASE_URL' in os.environ)\n"
            "print(any(m.startswith(('google.auth', 'google.genai', 'google.generativeai')) for m in sys.modules))\n"
            "import urllib.request\n"
            "try:\n    urllib.request.urlopen('https://generativelanguage.googleapis.com/')\n"
            "except Exception as e:\n    print('blocked' if 'blocked in tests' in str(e) else repr(e))\n")
     run = run_program(src).check()
-    assert run.stdout.splitlines() == ["None None", "True", "False", "blocked"]
+    assert run.stdout.splitlines() == ["None None", "False", "False", "blocked"]
     assert run.requests == []
 
 

@@ -1,13 +1,8 @@
-import os
-
+# Project and location come from GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION.
 from google import genai
 from google.genai import types
 
-client = genai.Client(
-    vertexai=True,
-    project=os.environ["GOOGLE_CLOUD_PROJECT"],
-    location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"),
-)
+client = genai.Client(vertexai=True)
 for chunk in client.models.generate_content_stream(
     model="gemini-2.5-flash-lite",
     contents=["Explain DNS", "in two sentences."],

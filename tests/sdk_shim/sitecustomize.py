@@ -10,16 +10,22 @@ per import.
   network) and ``$GOOGLE_CLOUD_PROJECT``. Covers google-genai Vertex mode and ``vertexai``.
 * ``google.generativeai.client``: ``configure()`` (explicit, or the implicit default one) always
   uses ``transport="rest"`` and ``client_options.api_endpoint = $FAKE_GEMINI_URL``; the user's API
-  key and other options are kept.
+  key and other options are kept. The async GAPIC clients only speak gRPC, so ``*_async`` clients
+  become the sync REST client run in a worker thread (``generate_content_async`` etc. work).
 * ``google.cloud.aiplatform.initializer``: the global config starts with, and ``init()`` always
-  forces, ``api_endpoint``, ``api_transport="rest"`` and ``FakeCredentials``.
+  forces, ``api_endpoint``, ``api_transport="rest"`` and ``FakeCredentials``; async clients get the
+  same thread-backed sync REST client.
 * ``google.cloud.aiplatform.utils.resource_manager_utils.get_project_id``: identity. Otherwise a
   project taken from ``$GOOGLE_CLOUD_PROJECT`` is "resolved" through Cloud Resource Manager over
   gRPC, which retries for ~45 s before giving up.
 * ``socket.getaddrinfo``: refuses every host but the loopback (gRPC's own resolver is not covered;
   both legacy SDKs are forced onto REST anyway).
-* ``google.genai``: needs nothing beyond the ``GOOGLE_GEMINI_BASE_URL`` /
-  ``GOOGLE_VERTEX_BASE_URL`` environment variables the harness sets.
+* ``google.genai._api_client.BaseApiClient``: after ``__init__``, a ``*.googleapis.com`` base URL
+  (the SDK's own choice: Developer API, regional/global/multi-regional Vertex) is replaced by
+  ``$FAKE_GEMINI_URL``; paths, API version, project and location stay the SDK's. The
+  ``GOOGLE_GEMINI_BASE_URL`` / ``GOOGLE_VERTEX_BASE_URL`` variables are *not* used: with a custom
+  Vertex base URL google-genai 2.x ignores a project/location that came from the environment and
+  posts to the bare base URL. A base URL the program sets itself is left alone.
 
 Any other ``sitecustomize`` on the path (e.g. the distro's) is still executed.
 """
@@ -112,8 +118,50 @@ def _patch_generativeai_client(module) -> None:
 
     configure.__wrapped__ = original
     module._ClientManager.configure = configure
+
+    # The async GAPIC clients only speak gRPC. Serve `*_async` clients (generate_content_async,
+    # count_tokens_async, async chat) with the sync REST client run in a worker thread.
+    original_make = module._ClientManager.make_client
+
+    def make_client(self, name):
+        if name.endswith("_async") and name != "file_async":
+            return _AsyncOverSync(original_make(self, name[: -len("_async")]))
+        return original_make(self, name)
+
+    module._ClientManager.make_client = make_client
     # The module already ran `_client_manager.configure()` (grpc, real endpoint) at import: redo it.
     module._client_manager.configure()
+
+
+class _AsyncOverSync:
+    """Coroutine facade over a sync GAPIC client; ``stream_*`` calls give async iterators."""
+
+    def __init__(self, sync_client) -> None:
+        self._sync = sync_client
+
+    def __getattr__(self, name):
+        attr = getattr(self._sync, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+        import asyncio
+
+        async def call(*args, **kwargs):
+            result = await asyncio.to_thread(attr, *args, **kwargs)
+            return _aiter_in_thread(result) if name.startswith("stream_") else result
+
+        return call
+
+
+async def _aiter_in_thread(iterator):
+    import asyncio
+
+    done = object()
+    it = iter(iterator)
+    while True:
+        item = await asyncio.to_thread(next, it, done)
+        if item is done:
+            return
+        yield item
 
 
 def _patch_aiplatform_initializer(module) -> None:
@@ -129,6 +177,20 @@ def _patch_aiplatform_initializer(module) -> None:
 
     init.__wrapped__ = original
     cls.init = init
+
+    # Async GAPIC clients would need google-auth[aiohttp] for REST and fall back to gRPC: serve
+    # them with the sync REST client run in a worker thread (generate_content_async, ...).
+    original_create = cls.create_client
+
+    def create_client(self, client_class, *args, **kwargs):
+        if "AsyncClient" in getattr(client_class, "__name__", ""):
+            sync_module = sys.modules.get(client_class.__module__.replace(".async_client", ".client"))
+            sync_class = getattr(sync_module, client_class.__name__.replace("AsyncClient", "Client"), None)
+            if sync_class is not None:
+                return _AsyncOverSync(original_create(self, sync_class, *args, **kwargs))
+        return original_create(self, client_class, *args, **kwargs)
+
+    cls.create_client = create_client
     cfg = module.global_config
     cfg._api_endpoint = _URL
     cfg._api_transport = "rest"
@@ -142,6 +204,32 @@ def _patch_resource_manager_utils(module) -> None:
         return project_number
 
     module.get_project_id = get_project_id
+
+
+def _patch_genai_api_client(module) -> None:
+    # Swap the host of the base URL the SDK computed itself (after __init__), rather than set
+    # GOOGLE_VERTEX_BASE_URL: with a custom Vertex base URL and project/location taken from the
+    # environment, google-genai 2.x drops project/location and posts to the bare base URL
+    # ("API gateway" mode), which is not what the program does in production.
+    cls = module.BaseApiClient
+    original = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        opts = getattr(self, "_http_options", None)
+        base = getattr(opts, "base_url", None)
+        if base and _is_google_url(base):
+            opts.base_url = _URL.rstrip("/") + "/"
+
+    __init__.__wrapped__ = original
+    cls.__init__ = __init__
+
+
+def _is_google_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host == "googleapis.com" or host.endswith(".googleapis.com")
 
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "", None}
@@ -167,6 +255,7 @@ _PATCHES = {
     "google.cloud.aiplatform.utils.resource_manager_utils": _patch_resource_manager_utils,
     "google.generativeai.client": _patch_generativeai_client,
     "google.cloud.aiplatform.initializer": _patch_aiplatform_initializer,
+    "google.genai._api_client": _patch_genai_api_client,
 }
 
 
