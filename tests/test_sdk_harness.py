@@ -9,7 +9,9 @@ Negative cases change one thing in a twin and the oracle must say what.
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
+import pickle
 import re
 
 import pytest
@@ -82,9 +84,7 @@ def _script_faults(srv: FakeGemini) -> None:
     srv.script("*", [Fault.unavailable(), Fault.rate_limit("1s"), Fault.blocked()])
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
-    """Every program of this module, run once, in parallel, each against its own server."""
+def _run_all() -> dict[str, ProgramRun]:
     items: dict[str, object] = {}
     for legacy, new in PAIRS.values():
         items[legacy] = PROGRAMS_DIR / legacy
@@ -97,6 +97,23 @@ def runs() -> dict[str, ProgramRun]:
     order = sorted(items, key=lambda k: "vertex" not in k)
     results = run_programs([items[k] for k in order], workers=(os.cpu_count() or 2) + 1, timeout=90)
     return dict(zip(order, results))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, ProgramRun]:
+    """Every program of this module, run once, in parallel, each against its own server. Under
+    pytest-xdist the first worker runs the batch and the others read its pickled results."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_all()
+    shared = tmp_path_factory.getbasetemp().parent
+    cache = shared / "sdk_harness_runs.pickle"
+    with open(shared / "sdk_harness_runs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cache.exists():
+            return pickle.loads(cache.read_bytes())
+        results = _run_all()
+        cache.write_bytes(pickle.dumps(results))
+        return results
 
 
 # ---------------------------------------------------------------------------------------------

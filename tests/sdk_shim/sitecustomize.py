@@ -1,6 +1,6 @@
 """Point the real Gemini SDKs at the fake server, without touching the program under test.
 
-``tests/sdk_harness.py`` puts this directory first on ``PYTHONPATH`` and sets
+``tests/sdk_harness.py`` puts this directory on ``PYTHONPATH`` and sets
 ``FAKE_GEMINI_URL``; Python imports ``sitecustomize`` at start-up. Nothing here imports an
 SDK: a meta-path finder patches a module right after it is first executed, so a program that
 never imports ``google.generativeai`` / ``vertexai`` / ``google.genai`` pays only a dict look-up
