@@ -140,6 +140,46 @@ class CallSites:
 
 
 @dataclass(frozen=True)
+class TypeMapping:
+    new: str
+    positional: tuple[str, ...] = ()
+    rename: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortData:
+    """What the SDK port knows about the legacy SDKs (rules/port.yaml)."""
+
+    legacy_modules: Mapping[str, tuple[str, ...]]
+    model_classes: Mapping[str, str]  # qualified class -> sdk
+    configure_calls: Mapping[str, str]  # qualified function -> sdk
+    generation_fields: frozenset[str]
+    types: Mapping[str, TypeMapping]
+    harm_categories: Mapping[str, str]
+    harm_thresholds: Mapping[str, str]
+    exception_module: str
+    exceptions: Mapping[str, str]
+    manual: Mapping[str, tuple[str, ...]]
+
+    def sdk_of(self, qualified: str) -> str | None:
+        for sdk, modules in self.legacy_modules.items():
+            if any(qualified == m or qualified.startswith(m + ".") for m in modules):
+                return sdk
+        return None
+
+    def legacy_type(self, qualified: str) -> TypeMapping | None:
+        """The google-genai type for a legacy qualified name such as `vertexai.generative_models.Part.from_text`."""
+        for modules in self.legacy_modules.values():
+            for module in modules:
+                for prefix in (module + ".types.", module + ".protos.", module + "."):
+                    if qualified.startswith(prefix):
+                        found = self.types.get(qualified[len(prefix):])
+                        if found is not None:
+                            return found
+        return None
+
+
+@dataclass(frozen=True)
 class Catalog:
     as_of: dt.date
     models: tuple[Model, ...]
@@ -149,6 +189,7 @@ class Catalog:
     pricing: Pricing
     rules: Mapping[str, Rule]
     call_sites: CallSites
+    port: PortData
     _by_id: Mapping[str, Model] = field(repr=False, default_factory=dict)
 
     def model(self, model_id: str) -> Model | None:
@@ -439,6 +480,40 @@ def _load_call_sites(path: Path) -> CallSites:
     )
 
 
+def _load_port(path: Path) -> PortData:
+    check = _Checker(path)
+    data = _read_yaml(path)
+
+    def mapping(key: str) -> Mapping[str, Any]:
+        return check.mapping(check.get(data, key, "", dict), key)
+
+    def table(key: str) -> dict[str, str]:
+        return {str(k).lower(): str(v) for k, v in mapping(key).items()}
+
+    types = {}
+    for name, body in mapping("types").items():
+        body = check.mapping(body, f"types.{name}")
+        check.only_keys(body, f"types.{name}", {"new", "positional", "rename"})
+        types[str(name)] = TypeMapping(
+            new=check.get(body, "new", f"types.{name}", str),
+            positional=tuple(check.get(body, "positional", f"types.{name}", list, required=False, default=[])),
+            rename=dict(check.get(body, "rename", f"types.{name}", dict, required=False, default={})),
+        )
+    exceptions = mapping("exceptions")
+    return PortData(
+        legacy_modules={sdk: tuple(m) for sdk, m in mapping("legacy_modules").items()},
+        model_classes={cls: sdk for sdk, classes in mapping("model_classes").items() for cls in classes},
+        configure_calls={fn: sdk for sdk, fn in mapping("configure_calls").items()},
+        generation_fields=frozenset(check.get(data, "generation_fields", "", list)),
+        types=types,
+        harm_categories=table("harm_categories"),
+        harm_thresholds=table("harm_thresholds"),
+        exception_module=check.get(exceptions, "module", "exceptions", str),
+        exceptions=dict(check.get(exceptions, "map", "exceptions", dict)),
+        manual={rule: tuple(prefixes) for rule, prefixes in mapping("manual").items()},
+    )
+
+
 def load_catalog(directory: Path | None = None, extra_rule_files: Iterable[Path] = ()) -> Catalog:
     """Read models.yaml, pricing.yaml, rules.yaml and call_sites.yaml (plus a user's extra rule files) into one Catalog."""
     directory = directory or rules_dir()
@@ -468,6 +543,7 @@ def load_catalog(directory: Path | None = None, extra_rule_files: Iterable[Path]
         pricing=_load_pricing(directory / "pricing.yaml"),
         rules=rules,
         call_sites=_load_call_sites(directory / "call_sites.yaml"),
+        port=_load_port(directory / "port.yaml"),
         _by_id=by_id,
     )
 

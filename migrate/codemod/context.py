@@ -8,6 +8,7 @@ from typing import Callable
 import libcst as cst
 
 from migrate.catalog import Catalog, Model
+from migrate.codemod.findings import TODO_PREFIX, todo_marker
 from migrate.codemod.symbols import ModuleFacts
 from migrate.settings import Settings
 
@@ -34,6 +35,8 @@ class Context:
     target: Model
     findings: list[PendingFinding] = field(default_factory=list)
     replacements: dict[int, tuple[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]] = field(default_factory=dict)
+    post_passes: list[Callable[[cst.Module], cst.Module]] = field(default_factory=list)
+    _todos: dict[int, list[str]] = field(default_factory=dict)
 
     def tier_of(self, rule_id: str) -> str:
         return self.settings.tier_overrides.get(rule_id, self.catalog.rule(rule_id).tier)
@@ -59,3 +62,31 @@ class Context:
         if applied:
             self.replacements[id(node)] = (node, build)
         return applied
+
+    def todo(self, rule_id: str, statement: cst.CSTNode, anchor: cst.CSTNode, **values: object) -> None:
+        """A manual-tier finding: the code stays, one stable TODO comment goes above its statement."""
+        if not self.enabled(rule_id):
+            return
+        message = self.catalog.rule(rule_id).format(**values)
+        marker = todo_marker(rule_id, message)
+        lines = self._todos.setdefault(id(statement), [])
+        if marker in lines:
+            return
+        lines.append(marker)
+        self.findings.append(PendingFinding(rule_id, self.tier_of(rule_id), anchor, message, None, marker, True))
+        if len(lines) == 1:
+            self.replacements[id(statement)] = (statement, lambda node, key=id(statement): _with_todos(node, self._todos[key]))
+
+
+def _with_todos(statement: cst.CSTNode, markers: list[str]) -> cst.CSTNode:
+    """Add the markers above a statement, once: an identical marker already there is kept as is."""
+    existing = [line.comment.value for line in statement.leading_lines if line.comment is not None]  # type: ignore[attr-defined]
+    new = [cst.EmptyLine(comment=cst.Comment(m)) for m in markers if m not in existing]
+    return statement.with_changes(leading_lines=[*statement.leading_lines, *new])  # type: ignore[attr-defined]
+
+
+def without_todos(statement: cst.CSTNode) -> cst.CSTNode:
+    """A migrated site loses the TODO markers an earlier run left on it."""
+    lines = statement.leading_lines  # type: ignore[attr-defined]
+    kept = [line for line in lines if line.comment is None or not line.comment.value.startswith(TODO_PREFIX)]
+    return statement if len(kept) == len(lines) else statement.with_changes(leading_lines=kept)  # type: ignore[attr-defined]

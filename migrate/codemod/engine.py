@@ -103,7 +103,10 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     if module.bytes != source:
         unapplied = [_unapply(f) for f in findings]
         return FileResult(path, "skipped", unapplied, reason="does not round-trip byte-identical through LibCST", parsed=True)
-    new_bytes = module.visit(_Applier(ctx.replacements)).bytes
+    new_module = module.visit(_Applier(ctx.replacements))
+    for post_pass in ctx.post_passes:
+        new_module = post_pass(new_module)
+    new_bytes = new_module.bytes
     problem = _validate(new_bytes)
     if problem is not None:
         rules = ", ".join(sorted({f.rule for f in findings if f.applied}))

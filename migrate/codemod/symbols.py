@@ -52,6 +52,7 @@ class Binding:
     value: cst.BaseExpression | None = None  # assign
     scope: "Scope | None" = None  # where `value` is evaluated; for class: the class body scope
     self_of: "Scope | None" = None  # param: the first parameter of a method -> its class scope
+    node: cst.CSTNode | None = None  # function: its FunctionDef; assign: the statement
 
 
 @dataclass(eq=False)
@@ -61,6 +62,7 @@ class Scope:
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
     attributes: dict[str, list[Binding]] = field(default_factory=dict)  # class scopes: body + self.X
+    returns: list[cst.BaseExpression | None] = field(default_factory=list)  # function scopes: `return` values
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -79,6 +81,10 @@ class ModuleFacts:
     strings: list[cst.SimpleString | cst.FormattedStringText]  # non-docstring strings that look like URLs
     star_imports: list[str]
     aliases: Mapping[str, str] = field(default_factory=dict)
+    names: list[tuple[cst.Name, Scope]] = field(default_factory=list)  # every Name read or written
+    self_attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # `x.attr` on a plain name
+    attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # every attribute access
+    statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(call) -> innermost statement
 
     def imported_modules(self) -> set[str]:
         """Qualified names bound by imports anywhere in the module."""
@@ -102,6 +108,57 @@ class ModuleFacts:
         return any(name == pkg or name.startswith(pkg + ".") for name in self.imported_modules() for pkg in packages)
 
     # ------------------------------------------------------------------ resolution
+
+    def origin(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> tuple[cst.Call, Scope] | None:
+        """The call that created this value, through names, `self.` attributes and local factories."""
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Call):
+            factory = self._local_function(expr.func, scope)
+            if factory is not None:
+                returns = [r for r in factory.returns if r is not None]
+                if len(returns) == 1 and len(factory.returns) == 1:
+                    return self.origin(returns[0], factory, depth + 1)
+                return None
+            return expr, scope
+        binding = self._single_binding(expr, scope)
+        if binding is not None and binding.kind == "assign" and binding.value is not None and binding.scope is not None:
+            return self.origin(binding.value, binding.scope, depth + 1)
+        return None
+
+    def _local_function(self, func: cst.BaseExpression, scope: Scope) -> Scope | None:
+        if isinstance(func, cst.Name):
+            found = self.lookup(func.value, scope)
+            if found and len(found[0]) == 1 and found[0][0].kind == "function":
+                return found[0][0].scope
+        return None
+
+    def _single_binding(self, expr: cst.BaseExpression, scope: Scope) -> Binding | None:
+        """The one binding a name or `self.attr` refers to, or None when there is not exactly one."""
+        if isinstance(expr, cst.Name):
+            found = self.lookup(expr.value, scope)
+            return found[0][0] if found and len(found[0]) == 1 else None
+        if isinstance(expr, cst.Attribute):
+            base = self.resolve(expr.value, scope)
+            if isinstance(base, _SelfRef):
+                bindings = base.class_scope.attributes.get(expr.attr.value)
+                return bindings[0] if bindings and len(bindings) == 1 else None
+        return None
+
+    def binding_of(self, expr: cst.BaseExpression, scope: Scope) -> Binding | None:
+        return self._single_binding(expr, scope)
+
+    def references(self, binding: Binding) -> list[cst.CSTNode]:
+        """Every Name or `self.attr` node that refers to this binding (its own target included)."""
+        found: list[cst.CSTNode] = []
+        for name, scope in self.names:
+            hit = self.lookup(name.value, scope)
+            if hit and any(b is binding for b in hit[0]):
+                found.append(name)
+        for attribute, scope in self.self_attributes:
+            if self._single_binding(attribute, scope) is binding:
+                found.append(attribute)
+        return found
 
     def definition(self, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, Scope]:
         """Follow a name bound by exactly one assignment to the assigned expression."""
@@ -270,6 +327,13 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
 class _Frame:
     scope: Scope
     method: tuple[Scope, str] | None = None  # inside a method: (its class scope, the name of `self`)
+    statement: cst.CSTNode | None = None  # the innermost statement being walked
+
+
+_STATEMENTS = frozenset({
+    cst.SimpleStatementLine, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With,
+    cst.FunctionDef, cst.ClassDef, cst.Match,
+})  # fmt: skip
 
 
 class _Collector:
@@ -295,13 +359,21 @@ class _Collector:
             cst.Nonlocal: self._nonlocal, cst.Del: self._del, cst.MatchAs: self._match_name,
             cst.MatchStar: self._match_name, cst.Call: self._call, cst.Expr: self._expr,
             cst.SimpleString: self._simple_string, cst.FormattedStringText: self._fstring_text,
+            cst.Return: self._return, cst.Name: self._name, cst.Attribute: self._attribute, cst.Arg: self._arg,
+            cst.Param: self._param,
         }  # fmt: skip
+        self.names: list[tuple[cst.Name, Scope]] = []
+        self.self_attributes: list[tuple[cst.Attribute, Scope]] = []
+        self.attributes: list[tuple[cst.Attribute, Scope]] = []
+        self.statements: dict[int, cst.CSTNode] = {}
 
     def walk(self, module: cst.Module) -> None:
         stack: list[tuple[cst.CSTNode, _Frame]] = [(module, _Frame(self.module_scope))]
         handlers = self._handlers
         while stack:
             node, frame = stack.pop()
+            if type(node) in _STATEMENTS:
+                frame = _Frame(frame.scope, frame.method, node)
             handler = handlers.get(type(node))
             if handler is not None:
                 pushed = handler(node, frame, stack)
@@ -314,13 +386,13 @@ class _Collector:
         class_scope = Scope("class", frame.scope)
         frame.scope.bind(node.name.value, Binding("class", scope=class_scope))
         _push_all([*node.decorators, *node.bases, *node.keywords], frame, stack)
-        stack.append((node.body, _Frame(class_scope)))
+        stack.append((node.body, _Frame(class_scope, None, node)))
         return True
 
     def _function(self, node: cst.FunctionDef, frame: _Frame, stack: list) -> bool:
         enclosing = frame.scope
-        enclosing.bind(node.name.value, Binding("other"))
         scope = Scope("function", enclosing)
+        enclosing.bind(node.name.value, Binding("function", scope=scope, node=node))
         params = [*node.params.posonly_params, *node.params.params]
         is_static = any(_dotted(d.decorator) == "staticmethod" for d in node.decorators)
         self_name = params[0].name.value if enclosing.kind == "class" and params and not is_static else None
@@ -330,7 +402,7 @@ class _Collector:
         _push_all([*node.decorators, node.params], frame, stack)
         if node.returns is not None:
             stack.append((node.returns, frame))
-        stack.append((node.body, _Frame(scope, (enclosing, self_name) if self_name else None)))
+        stack.append((node.body, _Frame(scope, (enclosing, self_name) if self_name else None, node)))
         return True
 
     def _lambda(self, node: cst.Lambda, frame: _Frame, stack: list) -> bool:
@@ -430,14 +502,14 @@ class _Collector:
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None, frame: _Frame) -> None:
         scope = frame.scope
         if isinstance(target, cst.Name):
-            binding = Binding("assign", value=value, scope=scope) if value is not None else Binding("other")
+            binding = Binding("assign", value=value, scope=scope, node=frame.statement) if value is not None else Binding("other")
             bound_in = scope.module() if target.value in scope.declared_global else scope
             bound_in.bind(target.value, binding)
             if bound_in.kind == "class":
                 bound_in.attributes.setdefault(target.value, []).append(binding)
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             if frame.method is not None and target.value.value == frame.method[1]:
-                binding = Binding("assign", value=value, scope=scope) if value is not None else Binding("other")
+                binding = Binding("assign", value=value, scope=scope, node=frame.statement) if value is not None else Binding("other")
                 frame.method[0].attributes.setdefault(target.attr.value, []).append(binding)
         elif isinstance(target, (cst.Tuple, cst.List, cst.StarredElement)):
             for element in target.elements if not isinstance(target, cst.StarredElement) else [target]:
@@ -455,7 +527,38 @@ class _Collector:
     # -- what transforms look at
     def _call(self, node: cst.Call, frame: _Frame, stack: list) -> bool:
         self.calls.append((node, frame.scope))
+        if frame.statement is not None:
+            self.statements[id(node)] = frame.statement
         return False
+
+    def _return(self, node: cst.Return, frame: _Frame, stack: list) -> bool:
+        scope = frame.scope
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
+        if scope.kind == "function":
+            scope.returns.append(node.value)
+        return False
+
+    def _name(self, node: cst.Name, frame: _Frame, stack: list) -> bool:
+        self.names.append((node, frame.scope))
+        return True
+
+    def _attribute(self, node: cst.Attribute, frame: _Frame, stack: list) -> bool:
+        self.attributes.append((node, frame.scope))
+        if isinstance(node.value, cst.Name):
+            self.self_attributes.append((node, frame.scope))
+        stack.append((node.value, frame))  # `.attr` is not a reference to a name
+        return True
+
+    def _arg(self, node: cst.Arg, frame: _Frame, stack: list) -> bool:
+        stack.append((node.value, frame))  # the keyword is not a reference
+        return True
+
+    def _param(self, node: cst.Param, frame: _Frame, stack: list) -> bool:
+        for part in (node.default, node.annotation):
+            if part is not None:
+                stack.append((part, frame))
+        return True
 
     def _expr(self, node: cst.Expr, frame: _Frame, stack: list) -> bool:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -508,4 +611,8 @@ def collect(module: cst.Module, aliases: Mapping[str, str] | None = None) -> Mod
         strings=collector.strings,
         star_imports=collector.star_imports,
         aliases=dict(aliases or {}),
+        names=collector.names,
+        self_attributes=collector.self_attributes,
+        attributes=collector.attributes,
+        statements=collector.statements,
     )

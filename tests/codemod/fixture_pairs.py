@@ -2,8 +2,9 @@
 
 A fixture is `<case>.py` under fixtures/codemod/<family>/, whose header declares what the tool
 must report (`# expect: FLM001 FLM105`, a multiset of rule IDs) and optionally the target
-(`# target: gemini-3.5-flash-lite`) or unsafe mode (`# unsafe: yes`). `<case>.expected.py` is the
-output; without it the file must come out byte-identical.
+(`# target: gemini-3.5-flash-lite`), unsafe mode (`# unsafe: yes`) or the rule families to run
+(`# select: FLM0 FLM1`; a family folder may set a default). `<case>.expected.py` is the output;
+without it the file must come out byte-identical.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from migrate.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "codemod"
 AS_OF = dt.date(2026, 11, 24)
+DEFAULT_SELECT = {"models": "FLM0 FLM1"}  # the model swap on its own; the port has its own fixtures
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Case:
         return None
 
     def settings(self) -> Settings:
-        return Settings(target=self.header("target"), unsafe=self.header("unsafe") == "yes", as_of=AS_OF)
+        select = (self.header("select") or DEFAULT_SELECT.get(self.source.parent.name, "")).split()
+        return Settings(target=self.header("target"), unsafe=self.header("unsafe") == "yes", select=tuple(select), as_of=AS_OF)
 
     def expected_rules(self) -> Counter:
         return Counter((self.header("expect") or "").split())

@@ -1,0 +1,118 @@
+"""After the rewrite: name the new modules without collisions, add their imports, drop dead legacy ones."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from migrate.codemod.context import Context
+from migrate.codemod.port.build import ERRORS, GENAI, TYPES
+from migrate.codemod.symbols import _dotted, collect
+
+# placeholder -> (preferred name, fallback, import statement template)
+_NEW_MODULES = {
+    GENAI: ("genai", "google_genai", "from google import genai{alias}"),
+    TYPES: ("types", "genai_types", "from google.genai import types{alias}"),
+    ERRORS: ("errors", "genai_errors", "from google.genai import errors{alias}"),
+}
+_QUALIFIED = {GENAI: "google.genai", TYPES: "google.genai.types", ERRORS: "google.genai.errors"}
+
+
+def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
+    facts = collect(module, ctx.catalog.call_sites.aliases)
+    used = {name.value for name, _ in facts.names if name.value in _NEW_MODULES}
+    removable = _removable_aliases(module, facts, ctx)
+    module, first_removed = _remove_aliases(module, removable)
+    bound = {name: bindings for name, bindings in collect(module).module_scope.bindings.items()}
+    chosen: dict[str, str] = {}
+    new_imports: list[cst.SimpleStatementLine] = []
+    for placeholder in (GENAI, TYPES, ERRORS):
+        if placeholder not in used:
+            continue
+        preferred, fallback, template = _NEW_MODULES[placeholder]
+        existing = bound.get(preferred)
+        if existing and all(b.kind == "import" and b.qualname == _QUALIFIED[placeholder] for b in existing):
+            chosen[placeholder] = preferred  # the module already imports it under that name
+            continue
+        name = preferred if preferred not in bound else fallback
+        chosen[placeholder] = name
+        alias = "" if name == preferred else f" as {name}"
+        new_imports.append(cst.parse_statement(template.format(alias=alias) + "\n"))  # type: ignore[arg-type]
+    module = module.visit(_Rename(chosen))
+    return _insert(module, new_imports, first_removed)
+
+
+def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int, int]]:
+    """(statement index, alias index) of legacy imports nothing refers to any more."""
+    port = ctx.catalog.port
+    removable = set()
+    scope = facts.module_scope
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(getattr(small, "names", None), cst.ImportStar):
+                continue
+            base = _dotted(small.module) if isinstance(small, cst.ImportFrom) and small.module is not None else ""
+            for alias_index, alias in enumerate(small.names):  # type: ignore[arg-type]
+                full = f"{base}.{_dotted(alias.name)}" if base else _dotted(alias.name)
+                if not (port.sdk_of(full) or full == "vertexai" or full.startswith(port.exception_module)):
+                    continue
+                if isinstance(small, cst.Import) and alias.asname is None:
+                    bound_name = full.split(".")[0]
+                elif alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    bound_name = alias.asname.name.value
+                else:
+                    bound_name = _dotted(alias.name)
+                bindings = scope.bindings.get(bound_name, [])
+                if bindings and not any(facts.references(b) for b in bindings):
+                    removable.add((index, alias_index))
+    return removable
+
+
+def _remove_aliases(module: cst.Module, removable: set[tuple[int, int]]) -> tuple[cst.Module, int | None]:
+    body = []
+    first_removed = None
+    carried: list[cst.EmptyLine] = []  # comments above a removed statement move to the next one
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine) or not any(i == index for i, _ in removable):
+            if carried:
+                statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
+                carried = []
+            body.append(statement)
+            continue
+        kept_small = []
+        for small in statement.body:
+            names = [a for j, a in enumerate(small.names) if (index, j) not in removable]  # type: ignore[union-attr]
+            if names:
+                names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                kept_small.append(small.with_changes(names=names))
+        if first_removed is None:
+            first_removed = len(body)
+        if kept_small:
+            body.append(statement.with_changes(body=kept_small))
+        else:
+            carried.extend(line for line in statement.leading_lines if line.comment is not None)
+    return module.with_changes(body=body), first_removed
+
+
+def _insert(module: cst.Module, statements: list[cst.SimpleStatementLine], position: int | None) -> cst.Module:
+    if not statements:
+        return module
+    body = list(module.body)
+    if position is None:
+        position = 0
+        for index, statement in enumerate(body):
+            if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+                position = index + 1
+    body[position:position] = statements
+    return module.with_changes(body=body)
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, names: dict[str, str]):
+        super().__init__()
+        self.names = names
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        new = self.names.get(updated_node.value)
+        return updated_node.with_changes(value=new) if new else updated_node

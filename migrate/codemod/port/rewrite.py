@@ -1,0 +1,808 @@
+"""Plan and apply the port of one module: clients, model objects, calls, chats, legacy types.
+
+The rule that keeps data flow intact: **a model object becomes its GenerateContentConfig**.
+Wherever the legacy code kept a model (a variable, a module constant, `self.<attr>`, a factory's
+return value) it now keeps the model's configuration, and each call names the model and passes
+that config. Nothing has to be tracked across assignments, and the configuration is still built
+once, where the model was, from the names in scope there. The model ID moves to the calls, so it
+must be a literal or a module constant; otherwise the model object is left alone with a TODO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from migrate.codemod.context import Context, without_todos
+from migrate.codemod.modelref import parse_reference
+from migrate.codemod.port import config as cfg
+from migrate.codemod.port.build import GENAI, Unportable, at, call, call_like, dotted, keyword_value, kw, string, string_value, types_attr
+from migrate.codemod.symbols import Binding, Path, Scope, _SelfRef
+
+MODEL_METHODS = {"generate_content", "generate_content_async", "count_tokens", "count_tokens_async", "start_chat"}
+CHAT_METHODS = {"send_message", "send_message_async"}
+CONSTRUCTOR_KEYS = {"model_name", "generation_config", "safety_settings", "tools", "tool_config", "system_instruction", "labels"}
+CALL_KEYS = {"contents", "generation_config", "safety_settings", "tools", "tool_config", "stream", "request_options", "labels"}
+CLIENT_KEYS = {
+    "google-generativeai": {"api_key", "client_options", "transport", "default_metadata", "credentials"},
+    "vertexai": {"project", "location", "credentials", "api_endpoint", "api_key", "request_metadata", "api_transport"},
+}
+
+
+@dataclass
+class ModelObject:
+    constructor: cst.Call
+    scope: Scope
+    sdk: str
+    class_name: str
+    model: cst.BaseExpression | None = None  # what calls pass as model= (a fresh node)
+    model_id: str = ""
+    recipe: cfg.ConfigRecipe = field(default_factory=cfg.ConfigRecipe)
+    uses: list[tuple[cst.Call, Scope, str]] = field(default_factory=list)  # (call, scope, method)
+    problem: str | None = None
+
+
+@dataclass
+class Chat:
+    creation: cst.Call  # model.start_chat(...)
+    model: ModelObject
+    scope: Scope
+    uses: list[tuple[cst.Call, Scope, str]] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return any(method == "send_message_async" for _, _, method in self.uses)
+
+
+@dataclass
+class Client:
+    expression: str  # "client" or "self.client"
+    class_scope: Scope | None  # set when the client lives on `self`
+
+
+def run(ctx: Context) -> None:
+    port = ctx.catalog.port
+    if not any(port.sdk_of(name) for name in ctx.facts.imported_modules()):
+        _manual_only(ctx)
+        return
+    _Port(ctx).run()
+
+
+def _manual_only(ctx: Context) -> None:
+    for call_node, scope in ctx.facts.calls:
+        _flag_manual(ctx, call_node, scope)
+
+
+def _flag_manual(ctx: Context, call_node: cst.Call, scope: Scope) -> bool:
+    value = ctx.facts.resolve(call_node.func, scope)
+    if not isinstance(value, Path):
+        return False
+    for rule_id, prefixes in ctx.catalog.port.manual.items():
+        if any(value.name == p or value.name.startswith(p + ".") or value.name.startswith(p + "(") for p in prefixes):
+            statement = ctx.facts.statements.get(id(call_node))
+            if statement is not None:
+                ctx.todo(rule_id, statement, call_node, what=value.name.replace("()", ""))
+                return True
+    return False
+
+
+class _Port:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.port = ctx.catalog.port
+        self.facts = ctx.facts
+        self.models: dict[int, ModelObject] = {}
+        self.chats: dict[int, Chat] = {}
+        self.clients: dict[str, Client] = {}  # sdk -> client
+        self.client_name = getattr(ctx.settings, "client_name", "client") or "client"
+
+    # ------------------------------------------------------------------ planning
+
+    def run(self) -> None:
+        for call_node, scope in self.facts.calls:
+            if _flag_manual(self.ctx, call_node, scope):
+                continue
+            value = self.facts.resolve(call_node.func, scope)
+            if isinstance(value, Path) and value.name in self.port.model_classes:
+                self.models[id(call_node)] = self._model_object(call_node, scope, value.name)
+        self._flag_unfollowable()
+        for call_node, scope in self.facts.calls:
+            self._attach_use(call_node, scope)
+        self._check_references()
+        self._plan_clients()
+        for model in self.models.values():
+            self._apply_model(model)
+        self._rewrite_legacy_types()
+        if self.ctx.replacements:
+            from migrate.codemod.port.imports import fix_imports
+
+            self.ctx.post_passes.append(lambda module: fix_imports(module, self.ctx))
+
+    def _model_object(self, node: cst.Call, scope: Scope, class_name: str) -> ModelObject:
+        model = ModelObject(node, scope, self.port.model_classes[class_name], class_name.rsplit(".", 1)[1])
+        try:
+            model.model, model.model_id = self._model_argument(node, scope, model.sdk)
+            self._constructor_recipe(model)
+        except Unportable as exc:
+            model.problem = str(exc)
+        return model
+
+    def _model_argument(self, node: cst.Call, scope: Scope, sdk: str) -> tuple[cst.BaseExpression, str]:
+        positional = [a for a in node.args if a.keyword is None]
+        if any(a.star for a in node.args):
+            raise Unportable("GenerativeModel(*args/**kwargs): arguments unknown until run time")
+        expr = keyword_value(node, "model_name") or (positional[0].value if positional else None)
+        if len(positional) > 1:
+            raise Unportable("GenerativeModel with more than one positional argument")
+        if expr is None:
+            raise Unportable("GenerativeModel() without a model name (the legacy default model)")
+        value = self.facts.resolve(expr, scope)
+        text = None
+        if isinstance(value, cst.SimpleString):  # pragma: no cover - resolve returns Literal
+            text = string_value(value)
+        elif hasattr(value, "node") and isinstance(getattr(value, "node"), cst.SimpleString):
+            text = string_value(value.node)  # type: ignore[union-attr]
+        if text is None:
+            raise Unportable("the model name is chosen at run time: pass it to each call by hand")
+        reference = parse_reference(text)
+        model_id = reference.model_id if reference else text
+        known = self.ctx.catalog.model(model_id)
+        if known is not None and self.ctx.catalog.should_swap(known):
+            model_id = self.ctx.target.id
+        if isinstance(expr, cst.Name):
+            binding = self.facts.binding_of(expr, scope)
+            if binding is not None and binding.scope is not None and binding.scope.kind == "module" and (sdk != "vertexai" or not text.startswith("models/")):
+                return cst.Name(expr.value), model_id
+        keep_prefix = reference.prefix if reference and reference.prefix != "models/" else ""
+        return string(keep_prefix + model_id), model_id
+
+    def _constructor_recipe(self, model: ModelObject) -> None:
+        node, scope, recipe = model.constructor, model.scope, model.recipe
+        for index, arg in enumerate(node.args):
+            key = arg.keyword.value if arg.keyword is not None else "model_name"
+            if key not in CONSTRUCTOR_KEYS:
+                raise Unportable(f"GenerativeModel argument {key!r} has no google-genai equivalent")
+            path = (("arg", index),)
+            if key == "model_name":
+                continue
+            if key == "generation_config":
+                cfg.add_generation(self.ctx, recipe, arg.value, path, scope)
+            elif key == "safety_settings":
+                cfg.add_safety(self.ctx, recipe, arg.value, scope)
+            elif key == "tools":
+                cfg.add_tools(self.ctx, recipe, arg.value, path, scope)
+            else:
+                cfg.add_plain(recipe, key, arg.value, path)
+        order = ["system_instruction"]
+        recipe.items.sort(key=lambda item: 0 if item[0] in order else 1)
+
+    def _flag_unfollowable(self) -> None:
+        for module in self.facts.star_imports:
+            if self.port.sdk_of(module):
+                self._todo_at_imports(f"star import from {module}: names cannot be followed; import them by name")
+        for call_node, scope in self.facts.calls:
+            if isinstance(call_node.func, cst.Name) and call_node.func.value == "getattr" and call_node.args:
+                target = self.facts.resolve(call_node.args[0].value, scope)
+                if isinstance(target, Path) and self.port.sdk_of(target.name):
+                    statement = self.facts.statements.get(id(call_node))
+                    if statement is not None:
+                        self.ctx.todo("FLM220", statement, call_node, reason=f"getattr on {target.name}: the attribute is chosen at run time")
+
+    def _todo_at_imports(self, reason: str) -> None:
+        for statement in self._legacy_import_statements():
+            self.ctx.todo("FLM220", statement, statement, reason=reason)
+            return
+
+    def _legacy_import_statements(self) -> list[cst.CSTNode]:
+        found = []
+        for statement in self.ctx.module.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.ImportFrom) and small.module is not None:
+                        from migrate.codemod.symbols import _dotted
+
+                        if self.port.sdk_of(_dotted(small.module)):
+                            found.append(statement)
+                    elif isinstance(small, cst.Import):
+                        from migrate.codemod.symbols import _dotted
+
+                        if any(self.port.sdk_of(_dotted(a.name)) for a in small.names):
+                            found.append(statement)
+        return found
+
+    def _attach_use(self, node: cst.Call, scope: Scope) -> None:
+        if not isinstance(node.func, cst.Attribute):
+            return
+        method, receiver = node.func.attr.value, node.func.value
+        if method in MODEL_METHODS:
+            origin = self.facts.origin(receiver, scope)
+            model = self.models.get(id(origin[0])) if origin else None
+            if model is not None:
+                model.uses.append((node, scope, method))
+                if method == "start_chat":
+                    self.chats[id(node)] = Chat(node, model, scope)
+        elif method in CHAT_METHODS:
+            origin = self.facts.origin(receiver, scope)
+            chat = self.chats.get(id(origin[0])) if origin else None
+            if chat is not None:
+                chat.uses.append((node, scope, method))
+
+    def _check_references(self) -> None:
+        """A model (or chat) object used in any way we do not rewrite is left alone, all its calls too."""
+        for model in self.models.values():
+            allowed = {id(use.func.value) for use, _, _ in model.uses if isinstance(use.func, cst.Attribute)}  # type: ignore[union-attr]
+            for binding, label in self._bindings_holding(model.constructor, model.scope):
+                for reference in self.facts.references(binding):
+                    if id(reference) not in allowed and not self._is_target(reference, binding):
+                        model.problem = model.problem or f"the model object {label} is used where the tool cannot follow it"
+        for chat in self.chats.values():
+            if chat.model.problem:
+                chat.problem = chat.model.problem
+            allowed = {id(use.func.value) for use, _, _ in chat.uses if isinstance(use.func, cst.Attribute)}  # type: ignore[union-attr]
+            for binding, label in self._bindings_holding(chat.creation, chat.scope):
+                for reference in self.facts.references(binding):
+                    if id(reference) not in allowed and not self._is_target(reference, binding):
+                        chat.problem = chat.problem or f"the chat {label} is used where the tool cannot follow it (history, rewind, ...)"
+            kinds = {method for _, _, method in chat.uses}
+            if "send_message" in kinds and "send_message_async" in kinds:
+                chat.problem = chat.problem or "the chat is used both synchronously and asynchronously"
+        for model in self.models.values():
+            if model.problem is None and any(c.problem for c in self.chats.values() if c.model is model):
+                model.problem = next(c.problem for c in self.chats.values() if c.model is model and c.problem)
+
+    def _bindings_holding(self, creation: cst.Call, scope: Scope) -> list[tuple[Binding, str]]:
+        """The variables and attributes whose value is this object (directly or through a factory)."""
+        found = []
+        stack: list[Scope] = [self.facts.module_scope]
+        seen: set[int] = set()
+        for _, call_scope in self.facts.calls:
+            stack.append(call_scope)
+        while stack:
+            current = stack.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            for name, bindings in list(current.bindings.items()) + list(current.attributes.items()):
+                for binding in bindings:
+                    if binding.kind == "assign" and binding.value is not None and binding.scope is not None:
+                        origin = self.facts.origin(binding.value, binding.scope)
+                        if origin is not None and origin[0] is creation:
+                            found.append((binding, name))
+            if current.parent is not None:
+                stack.append(current.parent)
+        return found
+
+    def _is_target(self, reference: cst.CSTNode, binding: Binding) -> bool:
+        statement = binding.node
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    if any(t is reference for t in targets):
+                        return True
+        return False
+
+    # ------------------------------------------------------------------ clients
+
+    def _plan_clients(self) -> None:
+        sdks = {m.sdk for m in self.models.values() if m.problem is None and m.uses}
+        for sdk in sorted(sdks):
+            name = self.client_name if len(sdks) == 1 or sdk == "google-generativeai" else f"vertex_{self.client_name}"
+            self.clients[sdk] = self._place_client(sdk, name)
+
+    def _place_client(self, sdk: str, name: str) -> Client:
+        configure = self.port.configure_calls and next((f for f, s in self.port.configure_calls.items() if s == sdk), None)
+        sites = []
+        for call_node, scope in self.facts.calls:
+            value = self.facts.resolve(call_node.func, scope)
+            if isinstance(value, Path) and value.name == configure:
+                sites.append((call_node, scope))
+        free = self._free_name(name)
+        if not sites:
+            self._insert_client_after_imports(free, sdk)
+            return Client(free, None)
+        call_node, scope = sites[-1]
+        statement = self.facts.statements.get(id(call_node))
+        args = self._client_args(call_node, sdk)
+        method_class = self._method_class(scope)
+        if scope.kind == "module":
+            target = free
+        elif method_class is not None:
+            target = f"self.{name}"
+        else:
+            raise_site = statement
+            for model in self.models.values():
+                if model.sdk == sdk and model.problem is None:
+                    model.problem = "the SDK is configured inside a function: create a genai.Client there and pass it on"
+            if raise_site is not None:
+                self.ctx.todo("FLM224", raise_site, call_node, reason="configure()/init() inside a function: create a google-genai client and pass it to the calls")
+            return Client(free, None)
+        if args is None:
+            for model in self.models.values():
+                if model.sdk == sdk and model.problem is None:
+                    model.problem = "the SDK configuration has arguments without a google-genai equivalent"
+            if statement is not None:
+                self.ctx.todo("FLM224", statement, call_node, reason="configuration arguments without a google-genai equivalent")
+            return Client(target, method_class)
+        old = "genai.configure(...)" if sdk == "google-generativeai" else "vertexai.init(...)"
+        new = f"{target} = genai.Client(...)"
+        keep_init = sdk == "vertexai" and any(a.keyword is not None and a.keyword.value not in CLIENT_KEYS[sdk] for a in call_node.args)
+        expression = call(dotted(f"{GENAI}.Client"), args)
+        assign = cst.Assign(targets=[cst.AssignTarget(dotted(target))], value=expression)
+        expr_statement = self._expression_statement(call_node, statement)
+        if expr_statement is None:
+            return Client(target, method_class)
+        if keep_init:
+            self.ctx.replace("FLM202", statement, lambda n: cst.FlattenSentinel([n, cst.SimpleStatementLine([assign])]), before=old, after=new, old=old, new=new)
+        else:
+            self.ctx.replace("FLM202", expr_statement, lambda n: assign, before=old, after=new, old=old, new=new)
+        return Client(target, method_class)
+
+    def _expression_statement(self, call_node: cst.Call, statement: cst.CSTNode | None) -> cst.Expr | None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Expr) and small.value is call_node:
+                    return small
+        return None
+
+    def _method_class(self, scope: Scope) -> Scope | None:
+        if scope.kind == "function" and scope.parent is not None and scope.parent.kind == "class":
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    if binding.kind == "param" and binding.self_of is scope.parent:
+                        return scope.parent
+        return None
+
+    def _client_args(self, node: cst.Call, sdk: str) -> list[cst.Arg] | None:
+        args: list[cst.Arg] = []
+        headers: cst.BaseExpression | None = None
+        base_url: cst.BaseExpression | None = None
+        if sdk == "vertexai":
+            args.append(kw("vertexai", cst.Name("True")))
+        for arg in node.args:
+            if arg.keyword is None:
+                return None
+            key = arg.keyword.value
+            if key in ("transport", "api_transport"):
+                continue
+            if key in ("api_key", "credentials", "project", "location"):
+                args.append(kw(key, arg.value))
+            elif key == "client_options":
+                if not isinstance(arg.value, cst.Dict) or len(arg.value.elements) != 1:
+                    return None
+                element = arg.value.elements[0]
+                if not isinstance(element, cst.DictElement) or string_value(element.key) != "api_endpoint":
+                    return None
+                base_url = _with_scheme(element.value)
+            elif key == "api_endpoint":
+                base_url = _with_scheme(arg.value)
+            elif key in ("default_metadata", "request_metadata"):
+                headers = _headers(arg.value)
+                if headers is None:
+                    return None
+            elif sdk == "vertexai":
+                continue  # other vertexai.init settings stay with vertexai.init, kept in place
+            else:
+                return None
+        options = [kw("base_url", base_url)] if base_url is not None else []
+        if headers is not None:
+            options.append(kw("headers", headers))
+        if options:
+            args.append(kw("http_options", call(types_attr("HttpOptions"), options)))
+        return args
+
+    def _free_name(self, name: str) -> str:
+        taken = set(self.facts.module_scope.bindings)
+        candidate, n = name, 1
+        while candidate in taken:
+            existing = self.facts.module_scope.bindings[candidate]
+            if len(existing) == 1 and existing[0].kind == "assign" and existing[0].value is not None:
+                value = self.facts.resolve(existing[0].value, self.facts.module_scope)
+                if isinstance(value, Path) and value.name == "google.genai.Client()":
+                    return candidate  # an existing google-genai client: reuse it
+            n += 1
+            candidate = f"genai_{name}" if n == 2 else f"{name}_{n}"
+        return candidate
+
+    def _insert_client_after_imports(self, name: str, sdk: str) -> None:
+        body = self.ctx.module.body
+        anchor = None
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+                anchor = statement
+            elif anchor is not None or not _is_docstring(statement):
+                if anchor is not None:
+                    break
+        if anchor is None:
+            return
+        if name in self.facts.module_scope.bindings:
+            return  # reusing the module's own google-genai client
+        args = [kw("vertexai", cst.Name("True"))] if sdk == "vertexai" else []
+        client = cst.SimpleStatementLine([cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call(dotted(f"{GENAI}.Client"), args))])
+        before = "(no configure call)"
+        after = f"{name} = genai.Client({'vertexai=True' if args else ''})"
+        self.ctx.replace("FLM202", anchor, lambda n: cst.FlattenSentinel([n, client]), before=before, after=after, old="the environment", new=after)
+
+    # ------------------------------------------------------------------ rewriting
+
+    def _apply_model(self, model: ModelObject) -> None:
+        if not model.uses:
+            return  # a model object that is never called here: leave it (and its import) alone
+        if model.problem is None and model.sdk not in self.clients:
+            model.problem = "no client could be placed for this module"
+        plans = []
+        if model.problem is None:
+            for use, scope, method in model.uses:
+                try:
+                    plans.append((use, self._plan_use(model, use, scope, method)))
+                except Unportable as exc:
+                    model.problem = str(exc)
+                    break
+        if model.problem is None:
+            for chat in (c for c in self.chats.values() if c.model is model):
+                for use, scope, method in chat.uses:
+                    try:
+                        plans.append((use, self._plan_chat_use(chat, use, method)))
+                    except Unportable as exc:
+                        model.problem = str(exc)
+                        break
+        if model.problem is not None:
+            statement = self.facts.statements.get(id(model.constructor))
+            if statement is not None:
+                self.ctx.todo("FLM220" if "follow" in model.problem else "FLM224", statement, model.constructor, reason=model.problem)
+            return
+        recipe = model.recipe
+        self.ctx.replace(
+            "FLM203", model.constructor,
+            lambda updated: call_like(types_attr("GenerateContentConfig"), recipe.args(updated), updated),  # type: ignore[arg-type]
+            before=f"{model.class_name}(...)", after="types.GenerateContentConfig(...)",
+            old=model.class_name, model=model.model_id,
+        )  # fmt: skip
+        statement = self.facts.statements.get(id(model.constructor))
+        if statement is not None and id(statement) not in self.ctx.replacements:
+            self.ctx.replacements[id(statement)] = (statement, without_todos)
+        for use, plan in plans:
+            if plan is not None:
+                build, old, new, rule = plan
+                self.ctx.replace(rule, use, build, before=old, after=new, old=old, new=new)
+
+    def _client_for(self, model: ModelObject, scope: Scope) -> cst.BaseExpression:
+        client = self.clients[model.sdk]
+        if client.class_scope is None:
+            name = client.expression
+            found = self.facts.lookup(name, scope)
+            if found is not None and found[1] is not self.facts.module_scope:
+                raise Unportable(f"the name {name!r} is bound locally where the client is needed")
+            return cst.Name(name)
+        current: Scope | None = scope
+        while current is not None and current.parent is not client.class_scope:
+            current = current.parent
+        if current is None or self._method_class(current) is not client.class_scope:
+            raise Unportable("the client lives on `self` of another class")
+        self_name = next(n for n, bs in current.bindings.items() for b in bs if b.kind == "param" and b.self_of is client.class_scope)
+        return dotted(client.expression.replace("self", self_name, 1))
+
+    def _plan_use(self, model: ModelObject, use: cst.Call, scope: Scope, method: str):
+        client = self._client_for(model, scope)
+        if method == "start_chat":
+            return self._plan_start_chat(model, use, scope, client)
+        is_async = method.endswith("_async")
+        base = method.removesuffix("_async")
+        args = {a.keyword.value if a.keyword else None: (i, a) for i, a in enumerate(use.args)}
+        positional = [i for i, a in enumerate(use.args) if a.keyword is None]
+        if any(a.star for a in use.args) or len(positional) > 1:
+            raise Unportable(f"{method}(...) with extra positional or */** arguments")
+        unknown = {k for k in args if k is not None} - CALL_KEYS - ({"contents"} if base == "generate_content" else set())
+        if base == "count_tokens":
+            unknown = {k for k in args if k is not None} - {"contents", "request_options"}
+        if unknown:
+            raise Unportable(f"{method} argument {sorted(unknown)[0]!r} has no google-genai equivalent")
+        contents_index = positional[0] if positional else (args["contents"][0] if "contents" in args else None)
+        if contents_index is None:
+            raise Unportable(f"{method}() without contents")
+        stream = False
+        if "stream" in args:
+            stream_value = use.args[args["stream"][0]].value
+            if not (isinstance(stream_value, cst.Name) and stream_value.value in ("True", "False")):
+                raise Unportable("stream= chosen at run time")
+            stream = stream_value.value == "True"
+        overrides = self._overrides(model, use, scope) if base == "generate_content" else None
+        timeout = None
+        if "request_options" in args:
+            index = args["request_options"][0]
+            timeout = cfg.timeout_options(use.args[index].value, (("arg", index),))
+        unsafe_count = base == "count_tokens" and model.sdk == "google-generativeai" and ({"system_instruction", "tools"} & model.recipe.has)
+        verb = base + ("_stream" if stream else "")
+        namespace = "aio.models" if is_async else "models"
+        model_node = model.model
+
+        def build(updated: cst.Call) -> cst.BaseExpression:
+            receiver = updated.func.value  # type: ignore[attr-defined]
+            new_args = [kw("model", model_node), kw("contents", updated.args[contents_index].value)]
+            if base == "generate_content":
+                config_expr = receiver
+                if overrides or timeout:
+                    update = overrides(updated) if overrides else []
+                    if timeout:
+                        update.append(cst.DictElement(string("http_options"), timeout(updated)))
+                    config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict(_dict_commas(update)))])
+                new_args.append(kw("config", config_expr))
+            elif base == "count_tokens" and model.sdk == "vertexai" and ({"system_instruction", "tools"} & model.recipe.has):
+                fields = [kw(f, cst.Attribute(value=receiver, attr=cst.Name(f))) for f in ("system_instruction", "tools") if f in model.recipe.has]
+                new_args.append(kw("config", call(types_attr("CountTokensConfig"), fields)))
+            if base == "count_tokens" and timeout:
+                new_args.append(kw("config", call(types_attr("CountTokensConfig"), [kw("http_options", timeout(updated))])))
+            return call_like(cst.Attribute(value=_at_client(client, namespace), attr=cst.Name(verb)), new_args, updated)
+
+        old = f"{model.class_name}.{method}(" + ("stream=True" if stream else "") + ")"
+        new = f"client.{namespace}.{verb}(...)"
+        if unsafe_count:
+            what = " and ".join(sorted({"system_instruction", "tools"} & model.recipe.has))
+            return build, old, new, "FLM210" if self.ctx.settings.unsafe else self._unsafe_blocked(model, what)
+        return build, old, new, "FLM201"
+
+    def _unsafe_blocked(self, model: ModelObject, what: str) -> str:
+        raise Unportable(f"count_tokens would stop counting the {what} (FLM210): rerun with --unsafe to accept")
+
+    def _overrides(self, model: ModelObject, use: cst.Call, scope: Scope):
+        """Per-call generation_config / safety_settings / tools, merged the way the legacy SDK did."""
+        call_recipe = cfg.ConfigRecipe()
+        for index, arg in enumerate(use.args):
+            key = arg.keyword.value if arg.keyword else None
+            path = (("arg", index),)
+            if key == "generation_config":
+                cfg.add_generation(self.ctx, call_recipe, arg.value, path, scope)
+            elif key == "safety_settings":
+                cfg.add_safety(self.ctx, call_recipe, arg.value, scope)
+            elif key == "tools":
+                cfg.add_tools(self.ctx, call_recipe, arg.value, path, scope)
+            elif key in ("tool_config", "labels"):
+                cfg.add_plain(call_recipe, key, arg.value, path)
+        if not call_recipe.items:
+            return None
+        if any(item[0] == "**" for item in call_recipe.items):
+            raise Unportable("a per-call generation_config given by name (merge keys unknown)")
+        replaced_generation: set[str] = set()
+        if model.sdk == "vertexai" and "generation_config" in call_recipe.has:
+            if model.recipe.generation_keys is None:
+                raise Unportable("Vertex replaces the model's generation_config, whose keys are unknown here")
+            replaced_generation = set(model.recipe.generation_keys) - set(call_recipe.generation_keys or ())
+        safety = None
+        if call_recipe.safety is not None:
+            safety = call_recipe.safety
+            if model.sdk == "google-generativeai" and model.recipe.safety:
+                safety = cfg.merge_safety(model.recipe.safety, call_recipe.safety)
+        if call_recipe.disable_afc and not model.recipe.disable_afc:
+            raise Unportable("per-call Python tools on a model without them: AFC would need a config change")
+
+        def build(updated: cst.Call) -> list[cst.DictElement]:
+            elements = [cst.DictElement(string(key), cst.Name("None")) for key in sorted(replaced_generation)]
+            for key, builder, _ in call_recipe.items:
+                if key == "safety_settings":
+                    elements.append(cst.DictElement(string(key), cfg.safety_list(safety or [])))
+                else:
+                    elements.append(cst.DictElement(string(key), builder(updated)))
+            return elements
+
+        return build
+
+    def _plan_start_chat(self, model: ModelObject, use: cst.Call, scope: Scope, client: cst.BaseExpression):
+        chat = self.chats[id(use)]
+        args = {a.keyword.value if a.keyword else None: (i, a) for i, a in enumerate(use.args)}
+        if set(args) - {"history", "enable_automatic_function_calling"}:
+            raise Unportable("start_chat(...) with arguments without a google-genai equivalent")
+        afc = args.get("enable_automatic_function_calling")
+        if afc is not None and not (isinstance(afc[1].value, cst.Name) and afc[1].value.value in ("True", "False")):
+            raise Unportable("enable_automatic_function_calling chosen at run time")
+        enable_afc = afc is not None and afc[1].value.value == "True"  # type: ignore[union-attr]
+        history = args.get("history")
+        history_builder = self._history(history[1].value, (("arg", history[0]),)) if history else None
+        namespace = "aio.chats" if chat.is_async else "chats"
+        model_node = model.model
+
+        def build(updated: cst.Call) -> cst.BaseExpression:
+            receiver = updated.func.value  # type: ignore[attr-defined]
+            config_expr = receiver
+            if enable_afc and model.recipe.disable_afc:
+                afc_on = call(types_attr("AutomaticFunctionCallingConfig"), [kw("disable", cst.Name("False"))])
+                config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict([cst.DictElement(string("automatic_function_calling"), afc_on)]))])
+            new_args = [kw("model", model_node), kw("config", config_expr)]
+            if history_builder is not None:
+                new_args.append(kw("history", history_builder(updated)))
+            return call(cst.Attribute(value=_at_client(client, namespace), attr=cst.Name("create")), new_args)
+
+        return build, "start_chat(...)", f"client.{namespace}.create(...)", "FLM201"
+
+    def _history(self, node: cst.BaseExpression, path):
+        """Legacy history dicts allowed bare strings in parts; google-genai wants {"text": ...}."""
+        if isinstance(node, cst.List):
+            needs = any(
+                isinstance(e.value, cst.Dict) and any(isinstance(p.value, cst.SimpleString) for el in e.value.elements if isinstance(el, cst.DictElement) and string_value(el.key) == "parts" and isinstance(el.value, cst.List) for p in el.value.elements)
+                for e in node.elements
+            )  # fmt: skip
+            if needs:
+                return lambda updated: at(updated, path).visit(_TextParts())
+        return lambda updated: at(updated, path)
+
+    def _plan_chat_use(self, chat: Chat, use: cst.Call, method: str):
+        args = {a.keyword.value if a.keyword else None: (i, a) for i, a in enumerate(use.args)}
+        if set(args) - {None, "stream", "content"} or any(a.star for a in use.args):
+            raise Unportable(f"{method}(...) with per-call options (a per-call config replaces the chat's in google-genai)")
+        stream = False
+        if "stream" in args:
+            value = args["stream"][1].value
+            if not (isinstance(value, cst.Name) and value.value in ("True", "False")):
+                raise Unportable("stream= chosen at run time")
+            stream = value.value == "True"
+        message_index = args[None][0] if None in args else args["content"][0]
+        verb = "send_message_stream" if stream else "send_message"
+        if not stream and "content" not in args:
+            return None  # the same call in google-genai
+
+        def build(updated: cst.Call) -> cst.BaseExpression:
+            receiver = updated.func.value  # type: ignore[attr-defined]
+            return call(cst.Attribute(value=receiver, attr=cst.Name(verb)), [cst.Arg(updated.args[message_index].value)])
+
+        return build, f"chat.{method}(...)", f"chat.{verb}(...)", "FLM201"
+
+    # ------------------------------------------------------------------ legacy types
+
+    def _rewrite_legacy_types(self) -> None:
+        """Content, Part.from_text, Tool, FunctionDeclaration, HarmCategory.X ... -> types.*, keyword-only."""
+        done: set[int] = set()
+        for attribute, scope in self._attribute_nodes():
+            if id(attribute) in done:
+                continue
+            value = self.facts.resolve(attribute, scope)
+            if not isinstance(value, Path) or "()" in value.name:
+                continue
+            mapping, member = self._type_for(value.name)
+            if mapping is None:
+                continue
+            new_path = mapping.new + (f".{member}" if member else "")
+            self.ctx.replace("FLM205", attribute, lambda n, p=new_path: types_attr(p), before=value.name, after=f"types.{new_path}", old=value.name, new=new_path)
+            done.add(id(attribute))
+        for call_node, scope in self.facts.calls:
+            value = self.facts.resolve(call_node.func, scope)
+            if not isinstance(value, Path):
+                continue
+            mapping, member = self._type_for(value.name)
+            if mapping is None or member:
+                continue
+            positional = [a for a in call_node.args if a.keyword is None and not a.star]
+            renames = {a.keyword.value for a in call_node.args if a.keyword is not None} & set(mapping.rename)
+            if not positional and not renames:
+                continue
+            if len(positional) > len(mapping.positional):
+                statement = self.facts.statements.get(id(call_node))
+                if statement is not None:
+                    self.ctx.todo("FLM224", statement, call_node, reason=f"{value.name} with positional arguments the tool cannot name")
+                continue
+            names = mapping.positional
+
+            def build(updated: cst.Call, names=names, rename=mapping.rename) -> cst.Call:
+                args, position = [], 0
+                for arg in updated.args:
+                    if arg.keyword is None and not arg.star:
+                        args.append(kw(names[position], arg.value))
+                        position += 1
+                    elif arg.keyword is not None and arg.keyword.value in rename:
+                        args.append(kw(rename[arg.keyword.value], arg.value))
+                    else:
+                        args.append(arg)
+                return updated.with_changes(args=args)
+
+            self.ctx.replace("FLM205", call_node, build, before="positional arguments", after="keywords", old=value.name, new=mapping.new)
+
+    def _type_for(self, qualified: str):
+        mapping = self.port.legacy_type(qualified)
+        if mapping is not None:
+            return mapping, None
+        if "." in qualified:
+            parent, member = qualified.rsplit(".", 1)
+            mapping = self.port.legacy_type(parent)
+            if mapping is not None and member.isupper():
+                return mapping, member
+        return None, None
+
+    def _attribute_nodes(self):
+        """Outermost Name/Attribute chains whose value is a legacy type (inner parts are skipped)."""
+        candidates = []
+        inner: set[int] = set()
+        for node, scope in self.facts.self_attributes:
+            candidates.append((node, scope))
+        for node, scope in self._all_attributes():
+            candidates.append((node, scope))
+            if isinstance(node.value, cst.Attribute):
+                inner.add(id(node.value))
+        for name, scope in self.facts.names:
+            candidates.append((name, scope))
+        outer = []
+        for node, scope in candidates:
+            if id(node) in inner:
+                continue
+            outer.append((node, scope))
+        # Longest chains first, so `HarmCategory.HARM_X` wins over `HarmCategory`.
+        outer.sort(key=lambda item: -_chain_length(item[0]))
+        covered: set[int] = set()
+        result = []
+        for node, scope in outer:
+            if id(node) in covered:
+                continue
+            for part in _chain_parts(node):
+                covered.add(id(part))
+            result.append((node, scope))
+        return result
+
+    def _all_attributes(self):
+        return self.facts.attributes
+
+
+def _chain_parts(node: cst.CSTNode):
+    while isinstance(node, cst.Attribute):
+        yield node
+        node = node.value
+    yield node
+
+
+def _chain_length(node: cst.CSTNode) -> int:
+    return sum(1 for _ in _chain_parts(node))
+
+
+def _at_client(client: cst.BaseExpression, namespace: str) -> cst.BaseExpression:
+    node = client
+    for part in namespace.split("."):
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+def _dict_commas(elements: list[cst.DictElement]) -> list[cst.DictElement]:
+    out = []
+    for index, element in enumerate(elements):
+        comma = cst.MaybeSentinel.DEFAULT if index == len(elements) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        out.append(element.with_changes(comma=comma))
+    return out
+
+
+def _with_scheme(node: cst.BaseExpression) -> cst.BaseExpression:
+    text = string_value(node)
+    if text is not None and "://" not in text:
+        return string(f"https://{text}")
+    return node
+
+
+def _headers(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """[("k", "v"), ...] metadata -> {"k": "v"} headers."""
+    if not isinstance(node, (cst.List, cst.Tuple)):
+        return None
+    elements = []
+    for element in node.elements:
+        pair = element.value
+        if not isinstance(pair, cst.Tuple) or len(pair.elements) != 2:
+            return None
+        elements.append(cst.DictElement(pair.elements[0].value, pair.elements[1].value))
+    return cst.Dict(_dict_commas(elements))
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+class _TextParts(cst.CSTTransformer):
+    """Inside a history literal: a bare string in a `parts` list becomes {"text": ...}."""
+
+    def leave_DictElement(self, original_node: cst.DictElement, updated_node: cst.DictElement) -> cst.DictElement:
+        if string_value(updated_node.key) == "parts" and isinstance(updated_node.value, cst.List):
+            elements = [
+                e.with_changes(value=cst.Dict([cst.DictElement(string("text"), e.value)])) if isinstance(e.value, cst.SimpleString) else e
+                for e in updated_node.value.elements
+            ]
+            return updated_node.with_changes(value=updated_node.value.with_changes(elements=elements))
+        return updated_node
