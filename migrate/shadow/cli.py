@@ -150,3 +150,7 @@ def summary(
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         render(data, Console())
+
+
+# `report`, `gate`, `plan` and `judge` live in verdict_cli.py and register themselves on `app`.
+from migrate.shadow import verdict_cli  # noqa: E402,F401

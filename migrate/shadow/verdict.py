@@ -1,0 +1,1339 @@
+"""The shadow verdict: parity against the Pro-vs-Pro noise floor, statistics, cost and latency. Pure.
+
+`compute(run, options, judge=None)` turns a loaded run (store.load_run) into one JSON-ready dict,
+the *verdict document* (schema below); every report renderer draws from it and nothing else.
+`plan(...)` sizes a run before money is spent. No I/O, no clock: the same run, options and seed
+give the same document.
+
+How a prompt is judged
+----------------------
+Each prompt gets a comparator: its own ``compare`` field (a name, or ``{"kind": name, ...options}``),
+else the run's default (``--compare``, else ``exact``); ``--compare-all`` forces one on every prompt.
+Names: exact, json, label, rouge_l, token_f1 (aliases: text/lexical -> rouge_l, f1 -> token_f1,
+classification -> label, structured -> json). For repeat r, Pro answer P_r is compared with the
+candidate's C_r and with the second Pro answer N_r (the noise arm). The prompt's agreement is the
+mean over repeats. A call that failed (after the runner's retries) is not an answer: a prompt whose
+primary or candidate failed is left out of parity and counted as an error of that arm instead.
+A prompt without a Pro-vs-Pro pair is taken as "Pro agrees with itself" there (conservative: all of
+the candidate's disagreement counts against it), and the report says how many were assumed.
+
+JSON answers: per prompt, the field paths on which the two Pro answers disagree are *noisy for that
+prompt*; a path (list indices generalised to [*]) on which Pro disagrees with itself in at least
+``noisy_field_rate`` of the JSON prompts (and at least twice) is *noisy for the run*. Noisy paths are
+left out of both comparisons (Pro-vs-Pro and Pro-vs-candidate) and reported separately, per field,
+with their raw disagreement counts -- the candidate is never blamed for a field Pro cannot repeat.
+
+The verdict rule (gates; first the required ones)
+------------------------------------------------
+* ``parity``: `stats.non_inferiority` on the per-prompt agreements: excess disagreement = (1 - Pro vs
+  candidate) - (1 - Pro vs Pro), paired bootstrap over prompts (clusters = slices with
+  ``cluster_by_slice``). PASS if its upper bound < margin, FAIL if its lower bound > margin or it is
+  at/above the margin and significantly above zero, else INCONCLUSIVE with the prompts needed.
+* ``slice:<name>`` (one per slice, worst first): the same test per slice, turned into one-sided
+  p-values (normal approximation with the bootstrap standard error) and Holm-corrected across
+  slices. A slice FAILs when it is significantly beyond the margin; a slice whose estimate is at or
+  beyond the margin but not significant makes the verdict at best INCONCLUSIVE (averages must not
+  hide a regression); other slices do not block.
+* optional: ``critical`` (``max_critical_rate``: the candidate's new critical failures -- invalid
+  JSON, safety blocks, empty answers, MAX_TOKENS truncation where Pro had none -- have an exact upper
+  bound below the limit), ``accuracy`` (``accuracy_margin``: non-inferiority of the candidate's
+  success against the dataset's ``expected`` answers, with McNemar's exact test shown),
+  ``latency`` (``max_p95_ratio``), ``saving`` (``min_monthly_saving``), and ``judge`` (when a pairwise
+  judge was run: P(Pro preferred) - P(candidate preferred) below the margin, same test).
+
+Verdict: FAIL if any gate FAILs; else INCONCLUSIVE if any gate is INCONCLUSIVE (with the total
+prompts needed at the current slice mix); else PASS. Exit codes: PASS 0, FAIL 1, INCONCLUSIVE 3.
+
+The document (schema ``flashlite-migrate/shadow-verdict``, ``schema_version`` 1; consumers must
+ignore keys they do not know, producers only add keys within a version)::
+
+    schema, schema_version, tool_version
+    run         folder, status, created_at, dataset {path, sha256, items}, models {arm: id},
+                backends {arm: kind}, repeats, noise_floor, noise_sample
+    settings    the Options used (margin, confidence, power, resamples, seed, ...)
+    verdict     status, exit_code, headline, reasons [str], prompts_needed, additional_prompts
+    gates       [{id, name, status (PASS|FAIL|INCONCLUSIVE|NOT_GATED), required, summary,
+                  prompts_needed, ...numbers}]
+    coverage    prompts, compared, primary_errors, candidate_errors, not_run, noise_measured,
+                noise_assumed, comparators {name: prompts}
+    parity      decision {the NonInferiorityResult}, metrics [three-way metric]
+    slices      [{slice, n, share, comparators, noise, candidate, excess, low, high, p_*, status,
+                  prompts_needed, cost {arm: mean_usd}, latency {arm: {p50, p95}}}] worst first
+    json_fields {prompts, noisy_patterns, prompt_noisy, paths [{path, compared_noise, noise,
+                 compared_candidate, candidate, noisy, ignored_prompts}]} | null
+    labels      {items, candidate {agreement, kappa, confusion {labels, counts}, flips}, noise {...}} | null
+    accuracy    {items, arms {arm: {correct, n, rate, low, high}}, mcnemar {b, c, p},
+                 difference {estimate, low, high}} | null
+    operational {finish_reasons {arm: {reason: n}}, metrics [three-way], length_ratio {candidate,
+                 noise: {median, mean, n}}, critical [{kind, arms {arm: {count, n, rate, upper}},
+                 new_in_candidate {count, n, rate, upper}}], tool_calls (prompts with any)}
+    lexical     [three-way similarity metric: rouge_l, token_f1]
+    judge       {...} | null
+    cost        pricing {as_of, source, currency, batch, hash, models}, arms {arm: {...}},
+                ratio, saving_per_request {estimate, low, high}, per_1000 {...}, monthly {...} | null,
+                experiment_usd, judge_usd
+    latency     arms {arm: {n, mean, p50|p95|p99 {estimate, low, high}, cdf [101 values], ttft_p50}}
+    disagreements [{id, slice, comparator, reason, score, noise_agreed, primary, noise, candidate}]
+    warnings    [str]
+
+A three-way metric: {id, label, kind ("disagreement": lower is better, or "similarity": higher is
+better), n, noise_measured, noise {value, low, high}, candidate {value, low, high}, excess
+{estimate, low, high}}; ``excess`` is always "how much worse the candidate is than Pro's own
+noise floor" (positive = worse), with a paired bootstrap interval at ``confidence`` (two-sided).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Mapping, Sequence
+
+from migrate import __version__
+from migrate.errors import UserError
+from migrate.shadow import parity as P
+from migrate.shadow import stats as S
+from migrate.shadow.store import Call, Prompt, Run
+
+SCHEMA = "flashlite-migrate/shadow-verdict"
+SCHEMA_VERSION = 1
+PASS, FAIL, INCONCLUSIVE, NOT_GATED = S.PASS, S.FAIL, S.INCONCLUSIVE, "NOT_GATED"
+EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
+ARMS = ("primary", "noise", "candidate")
+DAYS_PER_MONTH = 30
+TEXT_KEEP = 1500  # characters of each answer kept for the side-by-side view
+CRITICAL_KINDS = ("invalid_json", "safety_block", "empty", "truncated")
+CRITICAL_LABELS = {"invalid_json": "invalid JSON", "safety_block": "safety block", "empty": "empty answer (not blocked)",
+                   "truncated": "truncated at MAX_TOKENS"}
+COMPARE_ALIASES = {
+    "text": "rouge_l", "lexical": "rouge_l", "rouge": "rouge_l", "rougel": "rouge_l", "rouge-l": "rouge_l",
+    "f1": "token_f1", "token-f1": "token_f1", "classification": "label", "labels": "label",
+    "structured": "json", "normalised": "exact", "normalized": "exact",
+}  # fmt: skip
+OPERATIONAL_CHECKS = (("finish_reason", "finish reason"), ("blocked", "safety block"), ("empty", "empty answer"),
+                      ("truncated", "MAX_TOKENS truncation"), ("tool_names", "tool-call names"),
+                      ("tool_args", "tool-call arguments"))
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything the verdict depends on besides the run (all recorded in the document)."""
+
+    margin: float = 0.02
+    confidence: float = 0.95
+    power: float = 0.8
+    resamples: int = 2000
+    seed: int = 0
+    cluster_by_slice: bool = False
+    compare: str | None = None  # comparator for prompts without their own `compare`
+    compare_all: str | None = None  # comparator forced on every prompt
+    noisy_field_rate: float = 0.10
+    volume_per_day: float | None = None  # default: the run's --volume
+    show: int = 10  # worst disagreements kept
+    max_critical_rate: float | None = None
+    accuracy_margin: float | None = None
+    max_p95_ratio: float | None = None
+    min_monthly_saving: float | None = None
+    judge_gate: bool = True
+
+    def check(self) -> None:
+        if not 0.0 < self.margin < 1.0:
+            raise UserError(f"--margin must be a fraction between 0 and 1 (0.02 = 2 points), got {self.margin}")
+        if not 0.5 < self.confidence < 1.0:
+            raise UserError(f"--confidence must be between 0.5 and 1 (e.g. 0.95), got {self.confidence}")
+        if not 0.0 < self.power < 1.0:
+            raise UserError(f"--power must be between 0 and 1 (e.g. 0.8), got {self.power}")
+        if self.resamples < 100:
+            raise UserError(f"--resamples must be at least 100, got {self.resamples}")
+        if not 0.0 < self.noisy_field_rate <= 1.0:
+            raise UserError(f"--noisy-field-rate must be in (0, 1], got {self.noisy_field_rate}")
+        for name, value in (("--max-critical-rate", self.max_critical_rate), ("--accuracy-margin", self.accuracy_margin)):
+            if value is not None and not 0.0 < value < 1.0:
+                raise UserError(f"{name} must be a fraction between 0 and 1, got {value}")
+        if self.max_p95_ratio is not None and self.max_p95_ratio <= 0:
+            raise UserError(f"--max-p95-ratio must be positive, got {self.max_p95_ratio}")
+        if self.volume_per_day is not None and self.volume_per_day <= 0:
+            raise UserError(f"--volume must be a positive number of requests per day, got {self.volume_per_day}")
+
+
+# --------------------------------------------------------------------------- comparators
+
+
+def resolve_comparator(spec: Any, default: str | None = None, force: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(registered comparator name, options) for a prompt's `compare` field and the run's choices."""
+    options: dict[str, Any] = {}
+    item_name = None
+    if isinstance(spec, Mapping):
+        item_name = str(spec.get("kind") or "")
+        options = {k: v for k, v in spec.items() if k != "kind"}
+    elif spec:
+        item_name = str(spec)
+    name = force or item_name or default or "exact"
+    canon = COMPARE_ALIASES.get(name.lower(), name.lower())
+    if force and item_name and COMPARE_ALIASES.get(item_name.lower(), item_name.lower()) != canon:
+        options = {}  # an item's options belong to its own comparator
+    if canon not in P.COMPARATORS:
+        known = ", ".join(sorted(set(P.COMPARATORS) | set(COMPARE_ALIASES)))
+        raise UserError(f"unknown comparator {name!r} (known: {known})")
+    return canon, options
+
+
+def answer_text(call: Call | None) -> str:
+    """The text compared: the answer's text, or its tool calls as canonical JSON when it has no text."""
+    if call is None or call.response is None:
+        return ""
+    resp = call.response
+    if resp.text.strip() or not resp.tool_calls:
+        return resp.text
+    return json.dumps([{"name": t.name, "args": t.args} for t in resp.tool_calls], sort_keys=True, ensure_ascii=False)
+
+
+def _response_dict(call: Call) -> dict[str, Any]:
+    r = call.response
+    assert r is not None
+    return {"text": r.text, "finish_reason": r.finish_reason, "blocked": r.blocked,
+            "tool_calls": [{"name": t.name, "args": t.args} for t in r.tool_calls]}
+
+
+def _valid_json(text: str) -> bool:
+    try:
+        json.loads(P.strip_code_fence(text))
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _generalise(path: str) -> str:
+    """'items[3].price' -> 'items[*].price' (a run-level field pattern)."""
+    out = ""
+    for seg in P.parse_path(path):
+        if isinstance(seg, int):
+            out += "[*]"
+        else:
+            piece = P.format_path([seg])
+            out += piece if (not out or piece.startswith("[")) else "." + piece
+    return out or "$"
+
+
+# --------------------------------------------------------------------------- per prompt
+
+
+@dataclass
+class _Item:
+    prompt: Prompt
+    slice: str
+    comparator: str
+    options: dict[str, Any]
+    calls: dict[str, list[Call | None]]
+    # filled in by evaluation
+    status: str = "not_run"  # compared | primary_error | candidate_error | not_run
+    noise_measured: bool = False
+    cand_agree: float = 0.0
+    noise_agree: float = 1.0
+    cand_score: float = 0.0
+    noise_score: float = 1.0
+    op_cand: dict[str, float] = field(default_factory=dict)
+    op_noise: dict[str, float] = field(default_factory=dict)
+    lex_cand: dict[str, float] = field(default_factory=dict)
+    lex_noise: dict[str, float] = field(default_factory=dict)
+    ratio_cand: list[float] = field(default_factory=list)
+    ratio_noise: list[float] = field(default_factory=list)
+    label_pairs_cand: list[tuple[Any, Any]] = field(default_factory=list)
+    label_pairs_noise: list[tuple[Any, Any]] = field(default_factory=list)
+    correct: dict[str, float] = field(default_factory=dict)
+    critical: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    critical_n: Counter = field(default_factory=Counter)
+    new_critical: int = 0
+    new_critical_n: int = 0
+    pairs: list[int] = field(default_factory=list)  # repeats compared
+    example: dict[str, Any] | None = None
+    json_noisy: set[str] = field(default_factory=set)
+    json_raw_noise: list[list[str]] = field(default_factory=list)
+    json_raw_cand: list[list[str]] = field(default_factory=list)
+    tools: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.prompt.id
+
+
+def _run_comparator(item: _Item, a: Any, b: Any, **extra: Any) -> P.Comparison:
+    options = dict(item.options)
+    if extra.get("ignore_paths"):
+        options["ignore_paths"] = list(options.get("ignore_paths") or ()) + list(extra["ignore_paths"])
+    try:
+        return P.compare(item.comparator, a, b, **options)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"prompt {item.id!r}: compare options {item.options!r} do not fit the "
+                        f"{item.comparator!r} comparator ({exc})") from None
+
+
+def _reason(item: _Item, comp: P.Comparison, cand: Call) -> str:
+    """One line: why the candidate's answer does not agree."""
+    bits = []
+    resp = cand.response
+    if resp is not None and resp.blocked:
+        bits.append(f"candidate blocked ({resp.block_reason or resp.finish_reason or 'SAFETY'})")
+    elif resp is not None and resp.finish_reason == "MAX_TOKENS":
+        bits.append("candidate truncated at MAX_TOKENS")
+    elif not answer_text(cand).strip():
+        bits.append("candidate answer empty")
+    d = comp.detail
+    if item.comparator == "label":
+        bits.append(f"label {d.get('a_label')!s} -> {d.get('b_label')!s}")
+    elif item.comparator == "json":
+        if d.get("invalid_json"):
+            who = {"a": "Pro", "b": "candidate"}
+            bits.append("invalid JSON from " + " and ".join(who[s] for s in d["invalid_json"]))
+        else:
+            reasons = d.get("reasons") or {}
+            shown = [f"{p} ({r})" for p, r in list(reasons.items())[:3]]
+            more = f" +{len(reasons) - 3} more" if len(reasons) > 3 else ""
+            bits.append("fields differ: " + ", ".join(shown) + more)
+    elif item.comparator == "exact":
+        bits.append(f"differs from character {d.get('first_difference')}")
+    else:
+        threshold = item.options.get("threshold", 0.5)
+        name = "ROUGE-L" if item.comparator == "rouge_l" else "token F1"
+        bits.append(f"{name} {comp.score:.2f} < {threshold:g}")
+    return "; ".join(bits)
+
+
+def _critical_flags(item: _Item, call: Call) -> set[str]:
+    resp = call.response
+    assert resp is not None
+    flags = set()
+    if resp.blocked or (resp.finish_reason or "") in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"):
+        flags.add("safety_block")
+    if not answer_text(call).strip() and "safety_block" not in flags:
+        flags.add("empty")
+    if resp.finish_reason == "MAX_TOKENS":
+        flags.add("truncated")
+    if item.comparator == "json" and not resp.blocked and not _valid_json(resp.text):
+        flags.add("invalid_json")
+    return flags
+
+
+def _usable(item: _Item, call: Call | None) -> bool:
+    return call is not None and call.ok and call.response is not None and not _critical_flags(item, call)
+
+
+def _json_first_pass(items: list[_Item], rate: float) -> tuple[list[str], dict[str, Any]]:
+    """Raw Pro-vs-Pro and Pro-vs-candidate field disagreements; the run-level noisy patterns."""
+    noise_counts: Counter = Counter()
+    cand_counts: Counter = Counter()
+    noise_n = cand_n = 0
+    for item in items:
+        if item.comparator != "json":
+            continue
+        prim, cand, noise = item.calls["primary"], item.calls["candidate"], item.calls["noise"]
+        seen_noise: set[str] = set()
+        seen_cand: set[str] = set()
+        had_noise = had_cand = False
+        for r, p in enumerate(prim):
+            if p is None or not p.ok:
+                continue
+            n = noise[r]
+            if n is not None and n.ok:
+                comp = _run_comparator(item, answer_text(p), answer_text(n))
+                if not comp.detail.get("invalid_json"):
+                    had_noise = True
+                    paths = list(comp.detail["disagreeing_paths"])
+                    item.json_raw_noise.append(paths)
+                    item.json_noisy.update(paths)
+                    seen_noise.update(_generalise(x) for x in paths)
+            c = cand[r]
+            if c is not None and c.ok:
+                comp = _run_comparator(item, answer_text(p), answer_text(c))
+                if not comp.detail.get("invalid_json"):
+                    had_cand = True
+                    paths = list(comp.detail["disagreeing_paths"])
+                    item.json_raw_cand.append(paths)
+                    seen_cand.update(_generalise(x) for x in paths)
+        noise_n += had_noise
+        cand_n += had_cand
+        noise_counts.update(seen_noise)
+        cand_counts.update(seen_cand)
+    patterns = sorted(p for p, k in noise_counts.items()
+                      if p != "$" and k >= 2 and noise_n and k / noise_n >= rate)
+    table = {"noise_prompts": noise_n, "candidate_prompts": cand_n, "noise": noise_counts, "candidate": cand_counts}
+    return patterns, table
+
+
+def _evaluate(item: _Item, run_noisy: list[str]) -> None:
+    prim, cand, noise = item.calls["primary"], item.calls["candidate"], item.calls["noise"]
+    ignore = sorted(item.json_noisy) + run_noisy if item.comparator == "json" else []
+    c_agree, c_score, n_agree, n_score = [], [], [], []
+    op_c: dict[str, list[float]] = defaultdict(list)
+    op_n: dict[str, list[float]] = defaultdict(list)
+    lex_c: dict[str, list[float]] = defaultdict(list)
+    lex_n: dict[str, list[float]] = defaultdict(list)
+    correct: dict[str, list[float]] = defaultdict(list)
+    primary_ok = False
+    first_bad: tuple[float, int, P.Comparison] | None = None
+    for r, p in enumerate(prim):
+        c, n = cand[r], noise[r]
+        for arm, call in (("primary", p), ("candidate", c), ("noise", n)):
+            if call is not None and call.ok and call.response is not None:
+                item.critical_n[arm] += 1
+                item.critical[arm].update(_critical_flags(item, call))
+                if call.response.tool_calls:
+                    item.tools = True
+                if item.prompt.expected is not None:
+                    expected = item.prompt.expected
+                    if item.comparator != "json" and not isinstance(expected, str):
+                        expected = json.dumps(expected, ensure_ascii=False)
+                    comp = _run_comparator(item, expected, answer_text(call))
+                    correct[arm].append(float(comp.agree))
+        if p is None or not p.ok:
+            continue
+        primary_ok = True
+        if c is None or not c.ok:
+            continue
+        item.pairs.append(r)
+        a, b = answer_text(p), answer_text(c)
+        comp = _run_comparator(item, a, b, ignore_paths=ignore)
+        c_agree.append(float(comp.agree))
+        c_score.append(float(comp.score))
+        if not comp.agree and (first_bad is None or comp.score < first_bad[0]):
+            first_bad = (comp.score, r, comp)
+        op = P.operational_parity(_response_dict(p), _response_dict(c))
+        for check, ok in op.detail["checks"].items():
+            op_c[check].append(float(ok))
+        if op.detail["length_ratio"] is not None:
+            item.ratio_cand.append(op.detail["length_ratio"])
+        lex_c["rouge_l"].append(P.rouge_l(a, b).score)
+        lex_c["token_f1"].append(P.token_f1(a, b).score)
+        if item.comparator == "label":
+            item.label_pairs_cand.append((comp.detail.get("a_label"), comp.detail.get("b_label")))
+        fp, fc = _critical_flags(item, p), _critical_flags(item, c)
+        item.new_critical_n += 1
+        item.new_critical += bool(fc - fp)
+        if n is not None and n.ok:
+            na = answer_text(n)
+            ncomp = _run_comparator(item, a, na, ignore_paths=ignore)
+            n_agree.append(float(ncomp.agree))
+            n_score.append(float(ncomp.score))
+            nop = P.operational_parity(_response_dict(p), _response_dict(n))
+            for check, ok in nop.detail["checks"].items():
+                op_n[check].append(float(ok))
+            if nop.detail["length_ratio"] is not None:
+                item.ratio_noise.append(nop.detail["length_ratio"])
+            lex_n["rouge_l"].append(P.rouge_l(a, na).score)
+            lex_n["token_f1"].append(P.token_f1(a, na).score)
+            if item.comparator == "label":
+                item.label_pairs_noise.append((ncomp.detail.get("a_label"), ncomp.detail.get("b_label")))
+    item.correct = {arm: _mean(v) for arm, v in correct.items() if v}
+    if not c_agree:
+        if all(x is None for x in prim):
+            item.status = "not_run"
+        elif not primary_ok:
+            item.status = "primary_error"
+        elif all(cand[r] is None for r, p in enumerate(prim) if p is not None and p.ok):
+            item.status = "not_run"
+        else:
+            item.status = "candidate_error"
+        return
+    item.status = "compared"
+    item.cand_agree, item.cand_score = _mean(c_agree), _mean(c_score)
+    item.noise_measured = bool(n_agree)
+    if n_agree:
+        item.noise_agree, item.noise_score = _mean(n_agree), _mean(n_score)
+    item.op_cand = {k: _mean(v) for k, v in op_c.items()}
+    item.op_noise = {k: _mean(v) for k, v in op_n.items()}
+    item.lex_cand = {k: _mean(v) for k, v in lex_c.items()}
+    item.lex_noise = {k: _mean(v) for k, v in lex_n.items()}
+    if first_bad is not None:
+        score, r, comp = first_bad
+        n = noise[r]
+        noise_agreed = None
+        if n is not None and n.ok:
+            noise_agreed = _run_comparator(item, answer_text(prim[r]), answer_text(n), ignore_paths=ignore).agree
+        item.example = {
+            "id": item.id, "slice": item.slice, "comparator": item.comparator, "repeat": r,
+            "score": score, "reason": _reason(item, comp, cand[r]),  # type: ignore[arg-type]
+            "noise_agreed": noise_agreed, "critical": sorted(_critical_flags(item, cand[r])),  # type: ignore[arg-type]
+            "ignored_paths": list(comp.detail.get("ignored_paths") or []),
+            "question": _question(item.prompt)[:TEXT_KEEP],
+            "primary": answer_text(prim[r])[:TEXT_KEEP],
+            "noise": answer_text(n)[:TEXT_KEEP] if n is not None and n.ok else None,
+            "candidate": answer_text(cand[r])[:TEXT_KEEP],
+        }  # fmt: skip
+
+
+def _question(prompt: Prompt) -> str:
+    """The last user turn's text (what a reader needs to make sense of the answers)."""
+    contents = prompt.request.get("contents") or []
+    for turn in reversed(contents if isinstance(contents, list) else []):
+        if isinstance(turn, Mapping) and turn.get("role", "user") == "user":
+            texts = [p.get("text") for p in turn.get("parts") or () if isinstance(p, Mapping) and p.get("text")]
+            if texts:
+                return "\n".join(texts)
+    return ""
+
+
+# --------------------------------------------------------------------------- small statistics helpers
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def _binary(values: Sequence[float]) -> bool:
+    return all(v in (0.0, 1.0) for v in values)
+
+
+def _rate_interval(values: Sequence[float], opts: Options, seed: int) -> tuple[float, float]:
+    """Interval of mean(values): Wilson for 0/1 values, a bootstrap of the mean otherwise."""
+    n = len(values)
+    if _binary(values):
+        return S.wilson_interval(int(sum(values)), n, opts.confidence)
+    boot = S.paired_bootstrap_diff([0.0] * n, list(values), resamples=min(opts.resamples, 1000),
+                                   confidence=opts.confidence, seed=seed)
+    return boot.low, boot.high
+
+
+def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], cand: Sequence[float],
+              opts: Options, *, clusters: Sequence[str] | None = None, noise_measured: int | None = None,
+              seed: int = 0) -> dict[str, Any]:
+    """A figure three ways: Pro vs Pro, Pro vs candidate, and the candidate's excess over the noise.
+
+    `noise` and `cand` are per-prompt agreement (kind "disagreement") or similarity ("similarity")
+    values in [0, 1], paired by prompt."""
+    n = len(cand)
+    excess = S.paired_bootstrap_diff(list(cand), list(noise), clusters=clusters, resamples=min(opts.resamples, 1000),
+                                     confidence=opts.confidence, seed=seed)
+
+    def side(values: Sequence[float]) -> dict[str, float]:
+        mean = _mean(values)
+        low, high = _rate_interval(values, opts, seed + 1)
+        if kind == "disagreement":
+            return {"value": 1.0 - mean, "low": 1.0 - high, "high": 1.0 - low}
+        return {"value": mean, "low": low, "high": high}
+
+    return {
+        "id": metric_id, "label": label, "kind": kind, "n": n,
+        "noise_measured": n if noise_measured is None else noise_measured,
+        "noise": side(noise), "candidate": side(cand),
+        "excess": {"estimate": excess.estimate, "low": excess.low, "high": excess.high},
+    }  # fmt: skip
+
+
+def _p_values(result: S.NonInferiorityResult) -> tuple[float, float, float]:
+    """One-sided p-values (normal approximation, bootstrap SE): excess < margin, > margin, > 0."""
+    se, excess, margin = result.std_error, result.excess, result.margin
+
+    def upper_tail(x: float) -> float:  # P(Z > x)
+        return 1.0 - S.normal_cdf(x)
+
+    if se <= 0.0:
+        return (float(excess >= margin), float(excess <= margin), float(excess <= 0.0))
+    return (upper_tail((margin - excess) / se), upper_tail((excess - margin) / se), upper_tail(excess / se))
+
+
+def prompts_needed(noise: Sequence[float], cand: Sequence[float], result: S.NonInferiorityResult) -> int | None:
+    """Prompts for a conclusive `non_inferiority` verdict if the data keep their current shape.
+
+    `stats.non_inferiority` scales its bootstrap SE by sqrt(n), which overstates the need when the
+    SE is dominated by its smoothing pseudo-prompts (few or no discordant prompts: 30 identical
+    answers would ask for ~1,200 prompts where ~200 suffice). Here the smoothed bootstrap's variance
+    is projected to m prompts with the same distribution of per-prompt differences d: a draw comes
+    from m real prompts plus W = z^2/2 pseudo-prompts at d = +1 and at d = -1, so
+    E[d] = m*mu/(m + 2W), E[d^2] = (m*E[d^2]_obs + 2W)/(m + 2W), se(m) = sqrt(Var/m); the answer is
+    the smallest m whose bound clears, with power: |margin - E[d]| >= (z_conf + z_power) * se(m)
+    towards PASS, E[d] >= (z_conf + z_power) * se(m) towards FAIL (the estimate is already beyond
+    the margin: significantly above zero suffices). Clustered runs keep the stats module's figure.
+    """
+    if result.verdict != INCONCLUSIVE:
+        return None
+    if result.clusters is not None:
+        return result.prompts_needed
+    d = [float(x) - float(y) for x, y in zip(noise, cand)]
+    n = len(d)
+    mu = math.fsum(d) / n
+    s2 = math.fsum(x * x for x in d) / n
+    z_conf = S.normal_quantile(result.confidence)
+    z = z_conf + S.normal_quantile(result.power)
+    w = z_conf * z_conf / 2.0
+    towards_fail = mu >= result.margin
+
+    def clears(m: int) -> bool:
+        total = m + 2.0 * w
+        mean = m * mu / total
+        var = max(0.0, (m * s2 + 2.0 * w) / total - mean * mean)
+        se = math.sqrt(var / m)
+        return mean >= z * se if towards_fail else result.margin - mean >= z * se
+
+    hi = n + 1
+    while not clears(hi):
+        hi *= 2
+        if hi > 10**8:
+            return None
+    lo = n  # clears(lo) is False or irrelevant
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if clears(mid):
+            hi = mid
+        else:
+            lo = mid
+    return max(hi, n + 1)
+
+
+def _refine(result: S.NonInferiorityResult, noise: Sequence[float], cand: Sequence[float]) -> S.NonInferiorityResult:
+    """The result with `prompts_needed` / `additional_prompts` from :func:`prompts_needed`."""
+    if result.verdict != INCONCLUSIVE:
+        return result
+    needed = prompts_needed(noise, cand, result)
+    reason = result.reason
+    if needed is not None:
+        reason = re.sub(r"need ~\d+ prompts \(\d+ more\)", f"need ~{needed} prompts ({needed - result.n} more)", reason)
+    return replace(result, prompts_needed=needed, additional_prompts=None if needed is None else needed - result.n,
+                   reason=reason)
+
+
+def _decision_dict(result: S.NonInferiorityResult) -> dict[str, Any]:
+    return asdict(result)
+
+
+def _needed_for_slice(needed: int | None, share: float, total: int) -> int | None:
+    """Prompts in total (at the current slice mix) for a slice to reach `needed` prompts."""
+    if needed is None or share <= 0:
+        return None
+    return max(total + 1, math.ceil(needed / share))
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _labels_section(items: list[_Item]) -> dict[str, Any] | None:
+    label_items = [i for i in items if i.status == "compared" and i.comparator == "label"]
+    if not label_items:
+        return None
+
+    def block(pairs: list[tuple[Any, Any]]) -> dict[str, Any] | None:
+        if not pairs:
+            return None
+        table = P.confusion_table(pairs)
+        kappa = P.cohens_kappa(table)
+        return {
+            "pairs": table.total, "agreement": table.observed_agreement,
+            "kappa": None if math.isnan(kappa) else kappa,
+            "confusion": {"labels": [None if l is None else str(l) for l in table.labels],
+                          "counts": [list(r) for r in table.counts]},
+            "flips": [{"primary": None if a is None else str(a), "other": None if b is None else str(b), "count": c}
+                      for (a, b), c in table.flips().items()],
+        }  # fmt: skip
+
+    return {
+        "items": len(label_items),
+        "candidate": block([p for i in label_items for p in i.label_pairs_cand]),
+        "noise": block([p for i in label_items for p in i.label_pairs_noise]),
+    }
+
+
+def _accuracy_section(items: list[_Item], opts: Options) -> dict[str, Any] | None:
+    scored = [i for i in items if i.status == "compared" and "primary" in i.correct and "candidate" in i.correct]
+    if not scored:
+        return None
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        values = [i.correct[arm] for i in items if arm in i.correct]
+        if not values:
+            continue
+        low, high = _rate_interval(values, opts, opts.seed + 11)
+        arms[arm] = {"correct": math.fsum(values), "n": len(values), "rate": _mean(values), "low": low, "high": high}
+    prim = [i.correct["primary"] for i in scored]
+    cand = [i.correct["candidate"] for i in scored]
+    b = sum(1 for x, y in zip(prim, cand) if x >= 0.5 > y)  # only Pro right
+    c = sum(1 for x, y in zip(prim, cand) if y >= 0.5 > x)  # only the candidate right
+    diff = S.paired_bootstrap_diff(prim, cand, resamples=min(opts.resamples, 1000), confidence=opts.confidence,
+                                   seed=opts.seed + 12)
+    return {
+        "items": len(scored), "arms": arms,
+        "mcnemar": {"only_primary_right": b, "only_candidate_right": c, "p": S.mcnemar_exact(b, c)},
+        "difference": {"estimate": diff.estimate, "low": diff.low, "high": diff.high},
+        "_pairs": (prim, cand),
+    }  # fmt: skip
+
+
+def _bound(count: int, n: int, confidence: float) -> dict[str, Any]:
+    if n == 0:
+        return {"count": 0, "n": 0, "rate": None, "upper": None, "rule_of_three": False}
+    upper = S.rule_of_three(n, confidence) if count == 0 else S.rate_upper_bound(count, n, confidence)
+    return {"count": count, "n": n, "rate": count / n, "upper": upper, "rule_of_three": count == 0}
+
+
+def _operational_section(items: list[_Item], run_final: Mapping[tuple[str, str, int], Call], opts: Options,
+                         clusters: list[str] | None) -> dict[str, Any]:
+    compared = [i for i in items if i.status == "compared"]
+    finish: dict[str, Counter] = {arm: Counter() for arm in ARMS}
+    for (pid, arm, _), call in run_final.items():
+        if arm not in finish:
+            continue
+        if not call.ok or call.response is None:
+            finish[arm]["ERROR"] += 1
+        else:
+            finish[arm][str(call.response.finish_reason or ("BLOCKED" if call.response.blocked else "UNSPECIFIED"))] += 1
+    tools = any(i.tools for i in compared)
+    metrics = []
+    checks = [c for c in OPERATIONAL_CHECKS if tools or not c[0].startswith("tool_")]
+    overall_c = [min(i.op_cand.values()) if i.op_cand else 1.0 for i in compared]
+    overall_n = [min(i.op_noise.values()) if i.op_noise else 1.0 for i in compared]
+    measured = sum(1 for i in compared if i.op_noise)
+    if compared:
+        metrics.append(three_way("operational", "operational behaviour (all checks)", "disagreement", overall_n,
+                                 overall_c, opts, clusters=clusters, noise_measured=measured, seed=opts.seed + 20))
+        for k, (check, label) in enumerate(checks):
+            metrics.append(three_way(f"operational.{check}", label, "disagreement",
+                                     [i.op_noise.get(check, 1.0) for i in compared],
+                                     [i.op_cand.get(check, 1.0) for i in compared], opts, clusters=clusters,
+                                     noise_measured=measured, seed=opts.seed + 21 + k))
+
+    def ratio(values: list[float]) -> dict[str, Any] | None:
+        if not values:
+            return None
+        return {"median": S.quantile(values, 0.5), "mean": _mean(values), "n": len(values)}
+
+    critical = []
+    for kind in CRITICAL_KINDS:
+        row = {"kind": kind, "label": CRITICAL_LABELS[kind], "arms": {}}
+        for arm in ARMS:
+            n = sum(i.critical_n[arm] for i in items)
+            if n:
+                row["arms"][arm] = _bound(sum(i.critical[arm][kind] for i in items), n, opts.confidence)
+        if kind != "invalid_json" or any(i.comparator == "json" for i in items):
+            critical.append(row)
+    new = _bound(sum(i.new_critical for i in compared), sum(i.new_critical_n for i in compared), opts.confidence)
+    return {
+        "finish_reasons": {arm: dict(c.most_common()) for arm, c in finish.items() if c},
+        "metrics": metrics,
+        "length_ratio": {"candidate": ratio([r for i in compared for r in i.ratio_cand]),
+                         "noise": ratio([r for i in compared for r in i.ratio_noise])},
+        "critical": critical, "new_in_candidate": new,
+        "tool_calls": sum(1 for i in compared if i.tools),
+    }  # fmt: skip
+
+
+def _pricing_section(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    pricing = manifest.get("pricing") or {}
+    digest = hashlib.sha256(json.dumps(pricing, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "currency": pricing.get("currency", "USD"),
+            "batch": bool(pricing.get("batch")), "priced_on": pricing.get("priced_on"), "hash": digest[:16],
+            "models": pricing.get("models") or {}}
+
+
+def _cost_parts(call: Call, pricing: Mapping[str, Any]) -> dict[str, float] | None:
+    """The call's cost split into input / cached / output / thinking, from the manifest's rates.
+
+    The split is scaled to the recorded cost_usd (which already carries batch rates and the date's
+    prices), so the parts always add up to what the run recorded."""
+    if call.usage is None or call.cost_usd is None:
+        return None
+    rates = (pricing.get("models") or {}).get(call.model)
+    if not rates:
+        return None
+    u = call.usage
+    long = rates.get("long_prompt")
+    if long and u.prompt > long.get("above", math.inf):
+        rates = long
+    billed_in = max(0, u.prompt - u.cached)
+    cached = min(u.cached, u.prompt) if u.prompt else u.cached
+    parts = {"input": billed_in * rates.get("input", 0.0), "cached": cached * rates.get("cached_input", 0.0),
+             "output": u.candidates * rates.get("output", 0.0), "thinking": u.thoughts * rates.get("output", 0.0)}
+    total = math.fsum(parts.values())
+    scale = call.cost_usd / total if total > 0 else 0.0
+    return {k: v * scale for k, v in parts.items()}
+
+
+def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, int], Call], opts: Options,
+                  volume: float | None, judge_usd: float | None) -> dict[str, Any]:
+    pricing = _pricing_section(run.manifest)
+    by_item = {i.id: i for i in items}
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        calls = [c for (pid, a, _), c in final.items() if a == arm and pid in by_item]
+        if not calls:
+            continue
+        ok = [c for c in calls if c.ok]
+        priced = [c.cost_usd for c in ok if c.cost_usd is not None]
+        total = math.fsum(c.cost_usd or 0.0 for c in calls)
+        successful = sum(1 for c in ok if _usable(by_item[c.prompt_id], c))
+        parts = Counter()
+        split = 0
+        for c in ok:
+            cp = _cost_parts(c, pricing)
+            if cp is not None:
+                split += 1
+                parts.update(cp)
+        thinking_tokens = sum(c.usage.thoughts for c in ok if c.usage)
+        output_tokens = sum(c.usage.output for c in ok if c.usage)
+        arms[arm] = {
+            "model": run.arms().get(arm), "requests": len(calls), "ok": len(ok), "successful": successful,
+            "unpriced": len(ok) - len(priced), "total_usd": total,
+            "mean_usd": _mean(priced) if priced else None,
+            "per_success_usd": total / successful if successful else None,
+            "parts_usd": {k: parts.get(k, 0.0) for k in ("input", "cached", "output", "thinking")} if split else None,
+            "thinking_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
+            "thinking_token_share": thinking_tokens / output_tokens if output_tokens else None,
+        }  # fmt: skip
+    # paired saving per request, over prompts both arms answered
+    prim_costs, cand_costs, clusters = [], [], []
+    for item in items:
+        pc = [c.cost_usd for c in item.calls["primary"] if c is not None and c.ok and c.cost_usd is not None]
+        cc = [c.cost_usd for c in item.calls["candidate"] if c is not None and c.ok and c.cost_usd is not None]
+        if pc and cc:
+            prim_costs.append(_mean(pc))
+            cand_costs.append(_mean(cc))
+            clusters.append(item.slice)
+    saving = per_1000 = monthly = ratio = None
+    if prim_costs:
+        boot = S.paired_bootstrap_diff(cand_costs, prim_costs, clusters=clusters if opts.cluster_by_slice else None,
+                                       resamples=min(opts.resamples, 1000), confidence=opts.confidence,
+                                       seed=opts.seed + 30)
+        saving = {"estimate": boot.estimate, "low": boot.low, "high": boot.high, "n": boot.n}
+        per_1000 = {k: saving[k] * 1000 for k in ("estimate", "low", "high")}
+        mp = _mean(prim_costs)
+        ratio = _mean(cand_costs) / mp if mp > 0 else None
+        if volume:
+            scale = volume * DAYS_PER_MONTH
+            monthly = {"volume_per_day": volume, "days": DAYS_PER_MONTH,
+                       "primary_usd": mp * scale, "candidate_usd": _mean(cand_costs) * scale,
+                       "saving_usd": {k: saving[k] * scale for k in ("estimate", "low", "high")}}
+    slices: dict[str, dict[str, Any]] = {}
+    for item in items:
+        for arm in ("primary", "candidate"):
+            costs = [c.cost_usd for c in item.calls[arm] if c is not None and c.ok and c.cost_usd is not None]
+            if costs:
+                slices.setdefault(item.slice, {}).setdefault(arm, []).extend(costs)
+    return {
+        "pricing": pricing, "arms": arms, "ratio": ratio, "saving_per_request": saving, "per_1000": per_1000,
+        "monthly": monthly, "experiment_usd": math.fsum(a["total_usd"] for a in arms.values()),
+        "judge_usd": judge_usd,
+        "slices": {s: {arm: _mean(v) for arm, v in d.items()} for s, d in slices.items()},
+    }  # fmt: skip
+
+
+def _latency_block(values: list[float], confidence: float) -> dict[str, Any] | None:
+    if not values:
+        return None
+    out: dict[str, Any] = {"n": len(values), "mean": _mean(values)}
+    xs = sorted(values)
+    for q in (50, 95, 99):
+        qi = S.quantile_interval(xs, q / 100, confidence)
+        out[f"p{q}"] = {"estimate": qi.estimate, "low": qi.low, "high": qi.high}
+    out["cdf"] = [S.quantile(xs, i / 100, _sorted=True) for i in range(101)]
+    return out
+
+
+def _latency_section(items: list[_Item], final: Mapping[tuple[str, str, int], Call], opts: Options) -> dict[str, Any]:
+    ids = {i.id for i in items}
+    arms = {}
+    for arm in ARMS:
+        values = [c.latency_ms for (pid, a, _), c in final.items()
+                  if a == arm and pid in ids and c.ok and c.latency_ms is not None]
+        block = _latency_block(values, opts.confidence)
+        if block is not None:
+            ttft = [c.ttft_ms for (pid, a, _), c in final.items() if a == arm and pid in ids and c.ok and c.ttft_ms is not None]
+            block["ttft_p50"] = S.quantile(ttft, 0.5) if ttft else None
+            arms[arm] = block
+    slices: dict[str, dict[str, Any]] = {}
+    by_slice: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for item in items:
+        for arm in ("primary", "candidate"):
+            for c in item.calls[arm]:
+                if c is not None and c.ok and c.latency_ms is not None:
+                    by_slice[item.slice][arm].append(c.latency_ms)
+    for s, d in by_slice.items():
+        slices[s] = {arm: {"p50": S.quantile(v, 0.5), "p95": S.quantile(v, 0.95), "n": len(v)} for arm, v in d.items()}
+    p95_ratio = None
+    if "primary" in arms and "candidate" in arms and arms["primary"]["p95"]["estimate"] > 0:
+        p95_ratio = arms["candidate"]["p95"]["estimate"] / arms["primary"]["p95"]["estimate"]
+    return {"arms": arms, "slices": slices, "p95_ratio": p95_ratio}
+
+
+def _judge_section(judge: Mapping[str, Any] | None, items: list[_Item], opts: Options) -> dict[str, Any] | None:
+    if not judge:
+        return None
+    final: Mapping[tuple[str, str, int], Call] = judge["final"]
+    samples = int(judge.get("samples") or 1)
+    wins = losses = ties = unparsed = position_biased = both_orders = longer_wins = decisive_len = 0
+    primary_won: list[float] = []
+    candidate_won: list[float] = []
+    by_item = {i.id: i for i in items if i.status == "compared"}
+    for pid, item in by_item.items():
+        outcomes = []
+        for s in range(samples):
+            ab, ba = final.get((f"ab:{pid}", "judge", s)), final.get((f"ba:{pid}", "judge", s))
+            if ab is None or ba is None or not ab.ok or not ba.ok:
+                continue
+            v1 = P.parse_judgement(ab.response.text if ab.response else None)
+            v2 = P.parse_judgement(ba.response.text if ba.response else None)
+            unparsed += (v1 is None) + (v2 is None)
+            both_orders += 1
+            if v1 is not None and v1 == v2 and v1 != "tie":
+                position_biased += 1
+            outcomes.append(P.combine_judgements(v1, v2))
+        if not outcomes:
+            continue
+        top = Counter(outcomes).most_common()
+        outcome = top[0][0] if len(top) == 1 or top[0][1] > top[1][1] else "tie"
+        wins += outcome == "candidate"
+        losses += outcome == "primary"
+        ties += outcome == "tie"
+        primary_won.append(float(outcome == "primary"))
+        candidate_won.append(float(outcome == "candidate"))
+        if outcome != "tie":
+            r = item.pairs[0]
+            lp, lc = len(answer_text(item.calls["primary"][r])), len(answer_text(item.calls["candidate"][r]))
+            if lp != lc:
+                decisive_len += 1
+                longer_wins += (outcome == "candidate") == (lc > lp)
+    judged = wins + losses + ties
+    all_calls = judge.get("calls") or []
+    out: dict[str, Any] = {
+        "model": judge.get("model"), "backend": judge.get("backend"), "samples": samples, "judged": judged,
+        "wins": wins, "ties": ties, "losses": losses, "unparsed_replies": unparsed,
+        "position_bias_rate": position_biased / both_orders if both_orders else None,
+        "longer_answer_wins": longer_wins / decisive_len if decisive_len else None,
+        "cost_usd": math.fsum(c.cost_usd or 0.0 for c in all_calls),
+        "calls": len(all_calls), "errors": sum(1 for c in final.values() if not c.ok),
+        "same_family": bool(judge.get("same_family")),
+        "tie_rule": "a win counts only if it survives the swap of answer order; anything else is a tie",
+    }  # fmt: skip
+    if wins + losses:
+        low, high = S.wilson_interval(wins, wins + losses, opts.confidence)
+        out["win_rate"] = {"value": wins / (wins + losses), "low": low, "high": high}
+        out["sign_test_p"] = S.sign_test(wins, losses)
+    else:
+        out["win_rate"] = None
+        out["sign_test_p"] = None
+    out["_pairs"] = (primary_won, candidate_won)
+    return out
+
+
+# --------------------------------------------------------------------------- gates
+
+
+def _gate(gate_id: str, name: str, status: str, summary: str, *, required: bool, **extra: Any) -> dict[str, Any]:
+    return {"id": gate_id, "name": name, "status": status, "required": required, "summary": summary,
+            "prompts_needed": extra.pop("prompts_needed", None), **extra}
+
+
+def _pp(x: float) -> str:
+    return f"{x * 100:+.1f} pp"
+
+
+def _ni_gate(gate_id: str, name: str, result: S.NonInferiorityResult, what: str, *, required: bool) -> dict[str, Any]:
+    level = f"{result.confidence:.0%}"
+    if result.verdict == PASS:
+        summary = (f"{what} {_pp(result.excess)}, upper bound {_pp(result.high)} < margin "
+                   f"{result.margin * 100:g} pp ({level} one-sided)")
+    elif result.verdict == FAIL:
+        summary = (f"{what} {_pp(result.excess)}, lower bound {_pp(result.low)} "
+                   + (f"> margin {result.margin * 100:g} pp" if result.low > result.margin
+                      else f"> 0 and the estimate is beyond the margin {result.margin * 100:g} pp"))
+    else:
+        need = f"; need ~{result.prompts_needed} prompts" if result.prompts_needed else ""
+        summary = (f"{what} {_pp(result.excess)}, interval [{result.low * 100:+.1f}, {result.high * 100:+.1f}] straddles the "
+                   f"margin {result.margin * 100:g} pp{need}")
+    return _gate(gate_id, name, result.verdict, summary, required=required, prompts_needed=result.prompts_needed,
+                 n=result.n, estimate=result.excess, low=result.low, high=result.high, margin=result.margin)
+
+
+def _critical_gate(new: Mapping[str, Any], opts: Options) -> dict[str, Any]:
+    name = "critical failures new in the candidate"
+    limit = opts.max_critical_rate
+    n, count = new["n"], new["count"]
+    if limit is None:
+        summary = (f"{count} in {n} answers" + (f", at most {new['upper'] * 100:.2f}% at {opts.confidence:.0%}" if n else "")
+                   + "; not gated (set --max-critical-rate)")
+        return _gate("critical", name, NOT_GATED, summary, required=False, **{k: new[k] for k in ("count", "n", "upper")})
+    if n == 0:
+        return _gate("critical", name, INCONCLUSIVE, "no answers compared", required=True)
+    rate = count / n
+    upper = new["upper"]
+    low = S.clopper_pearson_interval(count, n, 2 * opts.confidence - 1)[0] if count else 0.0
+    needed = None
+    if upper < limit:
+        status, summary = PASS, f"{count} in {n}: upper bound {upper * 100:.2f}% < limit {limit * 100:g}%"
+    elif low > limit:
+        status, summary = FAIL, f"{count} in {n}: lower bound {low * 100:.2f}% > limit {limit * 100:g}%"
+    else:
+        status = INCONCLUSIVE
+        if rate < limit:
+            z = S.normal_quantile(opts.confidence) + S.normal_quantile(opts.power)
+            needed = max(n + 1, math.ceil(z * z * max(rate * (1 - rate), 1e-12) / (limit - rate) ** 2),
+                         math.ceil(math.log(1 - opts.confidence) / math.log(1 - limit)))
+        summary = (f"{count} in {n}: upper bound {upper * 100:.2f}% is not below the limit {limit * 100:g}%"
+                   + (f"; need ~{needed} prompts" if needed else ""))
+    return _gate("critical", name, status, summary, required=True, prompts_needed=needed, count=count, n=n,
+                 upper=upper, limit=limit)
+
+
+def _latency_gate(latency: Mapping[str, Any], opts: Options) -> dict[str, Any] | None:
+    if opts.max_p95_ratio is None:
+        return None
+    name = f"candidate p95 latency <= {opts.max_p95_ratio:g} x Pro's"
+    arms = latency["arms"]
+    if "primary" not in arms or "candidate" not in arms:
+        return _gate("latency", name, INCONCLUSIVE, "latency of both arms is needed", required=False)
+    p, c = arms["primary"]["p95"], arms["candidate"]["p95"]
+    r = opts.max_p95_ratio
+    if c["high"] is not None and p["low"] is not None and c["high"] <= r * p["low"]:
+        status = PASS
+    elif c["low"] is not None and p["high"] is not None and c["low"] > r * p["high"]:
+        status = FAIL
+    else:
+        status = INCONCLUSIVE
+    summary = (f"p95 {c['estimate']:,.0f} ms vs {p['estimate']:,.0f} ms (ratio {latency['p95_ratio']:.2f}); "
+               "decided on the order-statistic intervals of both p95s")
+    return _gate("latency", name, status, summary, required=False, ratio=latency["p95_ratio"], limit=r)
+
+
+def _saving_gate(cost: Mapping[str, Any], opts: Options) -> dict[str, Any] | None:
+    if opts.min_monthly_saving is None:
+        return None
+    name = f"projected monthly saving >= ${opts.min_monthly_saving:,.0f}"
+    monthly = cost.get("monthly")
+    if not monthly:
+        return _gate("saving", name, INCONCLUSIVE, "no volume: pass --volume REQUESTS_PER_DAY", required=False)
+    s = monthly["saving_usd"]
+    status = PASS if s["low"] >= opts.min_monthly_saving else FAIL if s["high"] < opts.min_monthly_saving else INCONCLUSIVE
+    summary = f"${s['estimate']:,.0f}/month [{s['low']:,.0f}, {s['high']:,.0f}] at {monthly['volume_per_day']:,.0f} requests/day"
+    return _gate("saving", name, status, summary, required=False, estimate=s["estimate"], low=s["low"], high=s["high"])
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def _items(run: Run, opts: Options) -> list[_Item]:
+    final = run.final()
+    repeats = max([int(run.manifest.get("repeats") or 1)] + [k[2] + 1 for k in final])
+    items = []
+    for prompt in run.prompts.values():
+        name, options = resolve_comparator(prompt.compare, opts.compare, opts.compare_all)
+        calls = {arm: [final.get((prompt.id, arm, r)) for r in range(repeats)] for arm in ARMS}
+        items.append(_Item(prompt, str(prompt.slice) if prompt.slice is not None else "(no slice)", name, options, calls))
+    return items
+
+
+def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The verdict document for a loaded run (and, optionally, its pairwise judgements)."""
+    opts = options or Options()
+    opts.check()
+    manifest = run.manifest
+    final = {k: v for k, v in run.final().items() if k[0] in run.prompts}
+    items = _items(run, opts)
+    noisy_patterns, json_table = _json_first_pass(items, opts.noisy_field_rate)
+    for item in items:
+        _evaluate(item, noisy_patterns)
+    compared = [i for i in items if i.status == "compared"]
+    if not compared:
+        raise UserError(f"{run.folder}: no prompt has both a primary and a candidate answer yet "
+                        "(run `flm shadow run`, or --resume it)")
+    warnings: list[str] = []
+    clusters = [i.slice for i in compared] if opts.cluster_by_slice else None
+    noise_measured = sum(1 for i in compared if i.noise_measured)
+    has_noise_arm = "noise" in (manifest.get("arms") or {}) or any(k[1] == "noise" for k in final)
+
+    # --- parity (the required gate)
+    noise_values, cand_values = [i.noise_agree for i in compared], [i.cand_agree for i in compared]
+    decision = _refine(S.non_inferiority(noise_values, cand_values, margin=opts.margin, confidence=opts.confidence,
+                                         clusters=clusters, resamples=opts.resamples, seed=opts.seed,
+                                         power=opts.power), noise_values, cand_values)
+    metrics = [
+        three_way("agreement", "answers disagree (per-prompt comparator)", "disagreement",
+                  [i.noise_agree for i in compared], [i.cand_agree for i in compared], opts, clusters=clusters,
+                  noise_measured=noise_measured, seed=opts.seed + 1),
+        three_way("similarity", "similarity score, mean (per-prompt comparator)", "similarity",
+                  [i.noise_score for i in compared], [i.cand_score for i in compared], opts, clusters=clusters,
+                  noise_measured=noise_measured, seed=opts.seed + 2),
+    ]
+    lexical = [
+        three_way(f"lexical.{name}", label, "similarity", [i.lex_noise.get(name, 1.0) for i in compared],
+                  [i.lex_cand[name] for i in compared], opts, clusters=clusters, noise_measured=noise_measured,
+                  seed=opts.seed + 3 + k)
+        for k, (name, label) in enumerate((("rouge_l", "ROUGE-L F1, mean"), ("token_f1", "token F1, mean")))
+    ]
+
+    # --- slices, worst first
+    total = len(compared)
+    slice_names = sorted({i.slice for i in compared})
+    slice_rows = []
+    for k, name in enumerate(slice_names):
+        members = [i for i in compared if i.slice == name]
+        nv, cv = [i.noise_agree for i in members], [i.cand_agree for i in members]
+        res = _refine(S.non_inferiority(nv, cv, margin=opts.margin, confidence=opts.confidence,
+                                        resamples=opts.resamples, seed=opts.seed + 100 + k, power=opts.power), nv, cv)
+        p_pass, p_fail, p_worse = _p_values(res)
+        noise_iv = _rate_interval([1.0 - i.noise_agree for i in members], opts, opts.seed + 200 + k)
+        cand_iv = _rate_interval([1.0 - i.cand_agree for i in members], opts, opts.seed + 300 + k)
+        slice_rows.append({
+            "slice": name, "n": len(members), "share": len(members) / total,
+            "comparators": dict(Counter(i.comparator for i in members).most_common()),
+            "noise_measured": sum(1 for i in members if i.noise_measured),
+            "noise": res.noise_disagreement, "candidate": res.candidate_disagreement,
+            "noise_interval": list(noise_iv), "candidate_interval": list(cand_iv),
+            "excess": res.excess, "low": res.low, "high": res.high, "std_error": res.std_error,
+            "p_pass": p_pass, "p_fail": p_fail, "p_above_noise": p_worse, "_result": res,
+        })  # fmt: skip
+    alpha = 1.0 - opts.confidence
+    for key in ("p_pass", "p_fail", "p_above_noise"):
+        for row, adj in zip(slice_rows, S.holm([r[key] for r in slice_rows])):
+            row[key + "_holm"] = adj
+    for row in slice_rows:
+        res = row.pop("_result")
+        if row["p_fail_holm"] < alpha or (row["excess"] >= opts.margin and row["p_above_noise_holm"] < alpha):
+            row["status"] = FAIL
+        elif row["p_pass_holm"] < alpha:
+            row["status"] = PASS
+        else:
+            row["status"] = INCONCLUSIVE
+        row["blocking"] = row["status"] == FAIL or (row["status"] == INCONCLUSIVE and row["excess"] >= opts.margin)
+        row["prompts_needed"] = res.prompts_needed
+    slice_rows.sort(key=lambda r: (-r["excess"], -r["high"], r["slice"]))
+
+    # --- sections
+    labels = _labels_section(items)
+    accuracy = _accuracy_section(items, opts)
+    operational = _operational_section(items, final, opts, clusters)
+    judge_doc = _judge_section(judge, items, opts)
+    volume = opts.volume_per_day if opts.volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
+    cost = _cost_section(run, items, final, opts, volume, judge_doc["cost_usd"] if judge_doc else None)
+    latency = _latency_section(items, final, opts)
+    for row in slice_rows:
+        row["cost"] = cost["slices"].get(row["slice"], {})
+        row["latency"] = latency["slices"].get(row["slice"], {})
+
+    # --- gates
+    gates = [_ni_gate("parity", "parity: excess disagreement over the Pro-vs-Pro noise floor", decision,
+                      "excess disagreement", required=True)]
+    multi = len(slice_rows) > 1
+    for row in slice_rows:
+        status = row["status"]
+        text = (f"noise {row['noise'] * 100:.1f}%, candidate {row['candidate'] * 100:.1f}%, excess {_pp(row['excess'])} "
+                f"[{row['low'] * 100:+.1f}, {row['high'] * 100:+.1f}]")
+        if multi:
+            text += f"; Holm-adjusted p {row['p_pass_holm']:.3g} (below margin) / {row['p_fail_holm']:.3g} (beyond it)"
+        if row["blocking"] and status == INCONCLUSIVE:
+            text += " -- the estimate is at or beyond the margin"
+        needed = _needed_for_slice(row["prompts_needed"], row["share"], total) if row["blocking"] and status == INCONCLUSIVE else None
+        gates.append(_gate(f"slice:{row['slice']}", f"slice {row['slice']}", status, text, required=row["blocking"],
+                           prompts_needed=needed, n=row["n"], estimate=row["excess"], low=row["low"],
+                           high=row["high"], margin=opts.margin, blocking=row["blocking"]))
+    gates.append(_critical_gate(operational["new_in_candidate"], opts))
+    if accuracy is not None:
+        prim, cand = accuracy.pop("_pairs")
+        if opts.accuracy_margin is not None:
+            res = _refine(S.non_inferiority(prim, cand, margin=opts.accuracy_margin, confidence=opts.confidence,
+                                            resamples=opts.resamples, seed=opts.seed + 40, power=opts.power), prim, cand)
+            accuracy["decision"] = _decision_dict(res)
+            gates.append(_ni_gate("accuracy", "accuracy against the expected answers", res,
+                                  "candidate accuracy below Pro's by", required=True))
+        else:
+            gates.append(_gate("accuracy", "accuracy against the expected answers", NOT_GATED,
+                               f"Pro {accuracy['arms']['primary']['rate'] * 100:.1f}%, candidate "
+                               f"{accuracy['arms']['candidate']['rate'] * 100:.1f}% on {accuracy['items']} prompts; "
+                               f"McNemar p = {accuracy['mcnemar']['p']:.3g}; not gated (set --accuracy-margin)",
+                               required=False))
+    for extra in (_latency_gate(latency, opts), _saving_gate(cost, opts)):
+        if extra is not None:
+            extra["required"] = True
+            gates.append(extra)
+    if judge_doc is not None:
+        pw, cw = judge_doc.pop("_pairs")
+        if pw and opts.judge_gate:
+            res = _refine(S.non_inferiority(pw, cw, margin=opts.margin, confidence=opts.confidence,
+                                            resamples=opts.resamples, seed=opts.seed + 50, power=opts.power), pw, cw)
+            judge_doc["decision"] = _decision_dict(res)
+            gates.append(_ni_gate("judge", "pairwise judge: Pro preferred minus candidate preferred", res,
+                                  "net preference for Pro", required=True))
+
+    # --- verdict
+    deciding = [g for g in gates if g["status"] != NOT_GATED and (g["required"] or g["status"] == FAIL)]
+    if any(g["status"] == FAIL for g in deciding):
+        status = FAIL
+    elif any(g["status"] == INCONCLUSIVE for g in deciding):
+        status = INCONCLUSIVE
+    else:
+        status = PASS
+    needed = None
+    if status == INCONCLUSIVE:
+        needs = [g["prompts_needed"] for g in deciding if g["status"] == INCONCLUSIVE and g["prompts_needed"]]
+        needed = max(needs) if needs else None
+    models = run.arms()
+    reasons = [f"{g['name']}: {g['status']} -- {g['summary']}" for g in deciding if g["status"] != PASS or g["id"] == "parity"]
+    headline = _headline(status, decision, models, needed, total, [g for g in deciding if g["status"] == status])
+
+    # --- warnings
+    if manifest.get("status") not in (None, "complete"):
+        warnings.append(f"the run's status is {manifest.get('status')!r}: not every call was made")
+    if not has_noise_arm:
+        warnings.append("no Pro-vs-Pro calls in this run: the noise floor is assumed to be zero, so every "
+                        "disagreement counts against the candidate (run with --noise-floor)")
+    elif noise_measured < total:
+        warnings.append(f"{total - noise_measured} of {total} compared prompts have no Pro-vs-Pro pair: Pro is "
+                        "assumed to agree with itself there (conservative)")
+    counts = Counter(i.status for i in items)
+    if counts["primary_error"]:
+        warnings.append(f"{counts['primary_error']} prompt(s) left out: the primary call failed")
+    if counts["candidate_error"]:
+        warnings.append(f"{counts['candidate_error']} prompt(s) left out of parity: the candidate call failed "
+                        "after retries (see the error rate per arm)")
+    if counts["not_run"]:
+        warnings.append(f"{counts['not_run']} prompt(s) have not been run yet")
+    unpriced = sum(a["unpriced"] for a in cost["arms"].values())
+    if unpriced:
+        warnings.append(f"{unpriced} successful call(s) could not be priced: cost totals are incomplete")
+    if opts.cluster_by_slice and len(slice_names) < 10:
+        warnings.append(f"clustered bootstrap over only {len(slice_names)} slice(s): its intervals are unreliable "
+                        "with fewer than ~10 clusters")
+    if judge_doc is not None and judge_doc["same_family"]:
+        warnings.append(f"the judge ({judge_doc['model']}) is a Gemini model judging Gemini answers: self-preference "
+                        "risk; prefer a judge from another family (--backend openai)")
+
+    return {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "tool_version": __version__,
+        "run": {
+            "folder": str(run.folder), "status": manifest.get("status"), "created_at": manifest.get("created_at"),
+            "dataset": {k: (manifest.get("dataset") or {}).get(k) for k in ("path", "sha256", "items")},
+            "models": models, "backends": {a: s.get("backend") for a, s in (manifest.get("arms") or {}).items()},
+            "repeats": manifest.get("repeats", 1), "noise_floor": has_noise_arm,
+            "noise_sample": manifest.get("noise_sample"), "seed": manifest.get("seed"),
+        },
+        "settings": {f.name: getattr(opts, f.name) for f in fields(opts)} | {"volume_per_day": volume},
+        "verdict": {"status": status, "exit_code": EXIT_CODES[status], "headline": headline, "reasons": reasons,
+                    "prompts_needed": needed, "additional_prompts": (needed - total) if needed else None},
+        "gates": gates,
+        "coverage": {
+            "prompts": len(items), "compared": total, "primary_errors": counts["primary_error"],
+            "candidate_errors": counts["candidate_error"], "not_run": counts["not_run"],
+            "noise_measured": noise_measured, "noise_assumed": total - noise_measured,
+            "comparators": dict(Counter(i.comparator for i in compared).most_common()),
+        },
+        "parity": {"decision": _decision_dict(decision), "metrics": metrics},
+        "slices": slice_rows,
+        "json_fields": _json_fields(items, noisy_patterns, json_table),
+        "labels": labels, "accuracy": accuracy, "operational": operational, "lexical": lexical,
+        "judge": judge_doc, "cost": cost, "latency": latency,
+        "disagreements": _disagreements(compared, opts.show),
+        "warnings": warnings,
+    }  # fmt: skip
+
+
+def _more_often(x: float) -> str:
+    return f"{abs(x) * 100:.1f} pp {'more' if x >= 0 else 'less'} often"
+
+
+def _headline(status: str, d: S.NonInferiorityResult, models: Mapping[str, str], needed: int | None, n: int,
+              deciding: list[dict[str, Any]]) -> str:
+    cand, prim = models.get("candidate", "the candidate"), models.get("primary", "Pro")
+    margin = f"{d.margin * 100:g} pp"
+    first = deciding[0] if deciding else None
+    if status == PASS:
+        return (f"PASS: {cand} disagrees with {prim} {_more_often(d.excess)} than {prim} disagrees with itself; "
+                f"the upper bound {_pp(d.high)} is below the {margin} margin ({n} prompts)")
+    if status == FAIL:
+        if first is not None and first["id"] != "parity":
+            return f"FAIL: {first['name']}: {first['summary']}"
+        return (f"FAIL: {cand} disagrees with {prim} {_more_often(d.excess)} than {prim} disagrees with itself; "
+                f"at least {_pp(d.low)} (lower bound) against a {margin} margin ({n} prompts)")
+    need = f"; need ~{needed} prompts ({needed - n} more)" if needed else ""
+    what = "" if first is None or first["id"] == "parity" else f" on {first['name']}"
+    return (f"INCONCLUSIVE{what}: after {n} prompts the excess disagreement is {_pp(d.excess)} "
+            f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}], which does not settle the {margin} margin{need}")
+
+
+def _json_fields(items: list[_Item], patterns: list[str], table: Mapping[str, Any]) -> dict[str, Any] | None:
+    json_items = [i for i in items if i.comparator == "json"]
+    if not json_items:
+        return None
+    noise, cand = table["noise"], table["candidate"]
+    rows = []
+    for path in sorted(set(noise) | set(cand), key=lambda p: (-(cand.get(p, 0) - noise.get(p, 0)), p)):
+        ignored = sum(1 for i in json_items if any(_generalise(x) == path for x in i.json_noisy))
+        rows.append({"path": path, "compared_noise": table["noise_prompts"], "noise": noise.get(path, 0),
+                     "compared_candidate": table["candidate_prompts"], "candidate": cand.get(path, 0),
+                     "noisy": path in patterns, "ignored_prompts": ignored})
+    return {"prompts": len(json_items), "noisy_patterns": patterns,
+            "prompt_noisy": sum(1 for i in json_items if i.json_noisy), "paths": rows}
+
+
+def _disagreements(compared: list[_Item], show: int) -> list[dict[str, Any]]:
+    """The worst candidate disagreements: critical failures first, then where Pro agreed with itself,
+    then by lowest similarity."""
+    bad = [i.example for i in compared if i.example is not None]
+    bad.sort(key=lambda e: (not e["critical"], e["noise_agreed"] is False, e["score"], e["id"]))
+    return bad[:show]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan(*, margin: float, expected_agreement: float, noise_agreement: float | None = None,
+         discordant_rate: float | None = None, confidence: float = 0.95, power: float = 0.8, slices: int = 1,
+         critical_limit: float | None = None, cost_per_prompt: float | None = None,
+         pilot: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Sample sizes before money is spent (pure). Raises UserError when no size can work."""
+    if not 0.0 < margin < 1.0:
+        raise UserError(f"--margin must be a fraction between 0 and 1, got {margin}")
+    if slices < 1:
+        raise UserError("--slices must be at least 1")
+    try:
+        n = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement, confidence, power,
+                                          discordant_rate=discordant_rate)
+        per_slice = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement,
+                                                  1.0 - (1.0 - confidence) / slices, power,
+                                                  discordant_rate=discordant_rate) if slices > 1 else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    a_n = expected_agreement if noise_agreement is None else noise_agreement
+    psi = discordant_rate if discordant_rate is not None else (
+        expected_agreement * (1 - a_n) + a_n * (1 - expected_agreement))
+    limit = critical_limit if critical_limit is not None else margin
+    critical_n = max(1, math.ceil(math.log(1.0 - confidence) / math.log(1.0 - limit)))
+    precision = S.sample_size_proportion(expected_agreement, margin, confidence) if 0 < expected_agreement < 1 else None
+    rows = [
+        {"id": "non_inferiority", "prompts": n,
+         "what": f"PASS with {power:.0%} power if the candidate is as good as assumed (one-sided {confidence:.0%}, "
+                 f"margin {margin * 100:g} pp, discordant rate {psi * 100:.1f}%)"},
+    ]  # fmt: skip
+    if per_slice is not None:
+        rows.append({"id": "per_slice", "prompts": per_slice * slices,
+                     "what": f"the same in each of {slices} slices ({per_slice} per slice, Bonferroni-adjusted "
+                             f"{1 - (1 - confidence) / slices:.2%})"})
+    rows.append({"id": "critical", "prompts": critical_n,
+                 "what": f"bound a never-seen critical failure below {limit * 100:g}% (rule of three at {confidence:.0%})"})
+    if precision is not None:
+        rows.append({"id": "precision", "prompts": precision,
+                     "what": f"a +/-{margin * 100:g} pp interval on an agreement rate near {expected_agreement:.0%}"})
+    out: dict[str, Any] = {
+        "margin": margin, "expected_agreement": expected_agreement, "noise_agreement": a_n,
+        "discordant_rate": psi, "confidence": confidence, "power": power, "slices": slices,
+        "recommended": max(r["prompts"] for r in rows if r["id"] in ("non_inferiority", "per_slice", "critical")),
+        "rows": rows, "pilot": dict(pilot) if pilot else None,
+    }  # fmt: skip
+    if cost_per_prompt is not None:
+        out["cost_per_prompt"] = cost_per_prompt
+        out["estimated_usd"] = cost_per_prompt * out["recommended"]
+    return out
+
+
+def pilot_figures(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What `plan RUN` takes from a pilot run's verdict document."""
+    d = doc["parity"]["decision"]
+    n = doc["coverage"]["compared"]
+    arms = doc["cost"]["arms"]
+    spent = math.fsum(a["total_usd"] for a in arms.values())
+    return {"prompts": n, "expected_agreement": 1.0 - d["candidate_disagreement"],
+            "noise_agreement": 1.0 - d["noise_disagreement"], "discordant_rate": None,
+            "cost_per_prompt": spent / max(1, doc["coverage"]["prompts"]),
+            "slices": len(doc["slices"]), "verdict": doc["verdict"]["status"]}
+
+
+def exit_code(doc: Mapping[str, Any]) -> int:
+    return EXIT_CODES[doc["verdict"]["status"]]
+

@@ -1,0 +1,313 @@
+"""The verdict: ground truth through the real path (store writer -> load_run -> verdict -> `gate` exit code in a
+subprocess), the noise floor, statistics against reference values, cost and latency from the run's own data."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from scipy import stats as sps
+
+from migrate.errors import UserError
+from migrate.shadow import stats as S
+from migrate.shadow.store import load_run
+from migrate.shadow.verdict import Options, compute, plan, prompts_needed, resolve_comparator, three_way
+from synthetic_runs import CANDIDATE, PRIMARY, ROOT, Answer, Item, json_run, label_run, write_run
+
+
+def gate(folder, *args):
+    """`python -m migrate shadow gate FOLDER ...` as a user runs it."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    proc = subprocess.run([sys.executable, "-m", "migrate", "shadow", "gate", str(folder), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- ground truth (issue #5)
+
+
+def test_candidate_identical_to_the_primary_passes(tmp_path):
+    folder = label_run(tmp_path / "run", 400, noise_flip=0.05)  # Pro disagrees with itself on 5%
+    code, out = gate(folder, "--margin", 0.02, "--confidence", 0.95)
+    assert code == 0, out
+    assert "PASS" in out
+    doc = compute(load_run(folder))
+    assert doc["verdict"]["status"] == "PASS" and doc["parity"]["decision"]["high"] < 0.02
+    assert all(g["status"] == "PASS" for g in doc["gates"] if g["id"].startswith("slice:"))
+
+
+def test_candidate_flipping_ten_percent_of_labels_fails_at_a_two_point_margin(tmp_path):
+    folder = label_run(tmp_path / "run", 400, flip=0.10)
+    code, out = gate(folder, "--margin", 0.02, "--junit", tmp_path / "gate.xml")
+    assert code == 1, out
+    assert "FAIL" in out
+    doc = compute(load_run(folder))
+    d = doc["parity"]["decision"]
+    assert d["excess"] == pytest.approx(0.10) and d["low"] > 0.02
+    assert doc["labels"]["candidate"]["agreement"] == pytest.approx(0.90)
+    assert (tmp_path / "gate.xml").read_text().count("<failure") >= 2  # the verdict and the parity gate
+
+
+def test_thirty_prompts_are_inconclusive_and_ask_for_more(tmp_path):
+    folder = label_run(tmp_path / "run", 30)
+    code, out = gate(folder, "--margin", 0.02, "--json", tmp_path / "v.json")
+    assert code == 3, out
+    assert "INCONCLUSIVE" in out and "more" in out
+    doc = json.loads((tmp_path / "v.json").read_text())
+    v = doc["verdict"]
+    assert v["status"] == "INCONCLUSIVE" and v["exit_code"] == 3
+    assert v["prompts_needed"] > 30 and v["additional_prompts"] == v["prompts_needed"] - 30
+    # and the number asked for is enough: the same (identical) candidate at that size passes
+    more = compute(load_run(label_run(tmp_path / "more", v["prompts_needed"])))
+    assert more["verdict"]["status"] == "PASS"
+
+
+def test_a_noisy_json_field_is_not_blamed_on_the_candidate(tmp_path):
+    folder = json_run(tmp_path / "run", 200, pro_noisy_field=True, candidate_field_differs=True)
+    code, out = gate(folder, "--margin", 0.02)
+    assert code == 0, out
+    doc = compute(load_run(folder))
+    fields = doc["json_fields"]
+    assert fields["noisy_patterns"] == ["confidence"]
+    row = next(r for r in fields["paths"] if r["path"] == "confidence")
+    assert row["noisy"] and row["noise"] == 200 and row["candidate"] == 200  # reported separately, raw counts
+    assert doc["parity"]["decision"]["candidate_disagreement"] == 0.0
+    # control: the same candidate differences without Pro-vs-Pro noise are the candidate's fault
+    control = json_run(tmp_path / "control", 200, pro_noisy_field=False, candidate_field_differs=True)
+    code, out = gate(control, "--margin", 0.02)
+    assert code == 1, out
+
+
+def _per_prompt_noise_items():
+    # prompt 1: Pro disagrees with itself on "total" -> the candidate's different total is not counted there;
+    # prompt 2: Pro agrees with itself -> the candidate's different total counts.
+    items = []
+    for i, pro_noisy in enumerate((True, False)):
+        base = {"id": i, "total": 10}
+        items.append(Item(f"j{i}", compare="json", answers={
+            "primary": Answer(json.dumps(base)),
+            "noise": Answer(json.dumps(dict(base, total=11) if pro_noisy else base)),
+            "candidate": Answer(json.dumps(dict(base, total=12)))}))
+    return items
+
+
+def test_a_field_noisy_in_one_prompt_is_ignored_there_only(tmp_path):
+    folder = write_run(tmp_path / "run", _per_prompt_noise_items())
+    doc = compute(load_run(folder))
+    assert doc["parity"]["decision"]["candidate_disagreement"] == pytest.approx(0.5)
+    assert doc["parity"]["decision"]["noise_disagreement"] == 0.0
+    assert doc["json_fields"]["prompt_noisy"] == 1 and doc["json_fields"]["noisy_patterns"] == []
+    worst = doc["disagreements"]
+    assert [d["id"] for d in worst] == ["j1"] and "total" in worst[0]["reason"]
+
+
+# --------------------------------------------------------------------------- comparators and coverage
+
+
+def test_resolve_comparator():
+    assert resolve_comparator(None) == ("exact", {})
+    assert resolve_comparator("text") == ("rouge_l", {})
+    assert resolve_comparator({"kind": "json", "unordered": ["items"]}) == ("json", {"unordered": ["items"]})
+    assert resolve_comparator(None, default="label") == ("label", {})
+    assert resolve_comparator({"kind": "json", "rel_tol": 0.1}, force="json") == ("json", {"rel_tol": 0.1})
+    assert resolve_comparator({"kind": "json", "rel_tol": 0.1}, force="exact") == ("exact", {})
+    with pytest.raises(UserError, match="unknown comparator 'banana'"):
+        resolve_comparator("banana")
+
+
+def test_comparator_options_and_bad_options(tmp_path):
+    items = [Item("n1", compare={"kind": "json", "rel_tol": 0.05},
+                  answers={"primary": Answer('{"x": 100}'), "noise": Answer('{"x": 100}'),
+                           "candidate": Answer('```json\n{"x": 103}\n```')})]
+    doc = compute(load_run(write_run(tmp_path / "ok", items)))
+    assert doc["parity"]["decision"]["candidate_disagreement"] == 0.0  # within 5%, fence stripped
+    items[0].compare = {"kind": "json", "tolerance": 3}
+    with pytest.raises(UserError, match="prompt 'n1'.*tolerance"):
+        compute(load_run(write_run(tmp_path / "bad", items)))
+    with pytest.raises(UserError, match="--margin"):
+        compute(load_run(tmp_path / "ok"), Options(margin=2))
+
+
+def test_errors_are_not_mismatches_and_missing_noise_is_conservative(tmp_path):
+    items = [
+        Item("ok", answers={"primary": Answer("a"), "noise": Answer("a"), "candidate": Answer("a")}),
+        Item("cand-err", answers={"primary": Answer("a"), "noise": Answer("a"), "candidate": Answer(status="error")}),
+        Item("prim-err", answers={"primary": Answer(status="error"), "noise": Answer("a"), "candidate": Answer("b")}),
+        Item("no-noise", answers={"primary": Answer("a"), "candidate": Answer("b")}),
+        Item("not-run", answers={}),
+    ]
+    doc = compute(load_run(write_run(tmp_path / "run", items, status="interrupted")))
+    cov = doc["coverage"]
+    assert (cov["compared"], cov["candidate_errors"], cov["primary_errors"], cov["not_run"]) == (2, 1, 1, 1)
+    assert (cov["noise_measured"], cov["noise_assumed"]) == (1, 1)
+    d = doc["parity"]["decision"]
+    assert d["candidate_disagreement"] == 0.5 and d["noise_disagreement"] == 0.0
+    text = " ".join(doc["warnings"])
+    for needle in ("interrupted", "assumed to agree with itself", "primary call failed", "candidate call failed",
+                   "not been run"):
+        assert needle in text
+
+
+def test_no_noise_arm_is_said_loudly(tmp_path):
+    doc = compute(load_run(label_run(tmp_path / "run", 50, noise=False)))
+    assert doc["run"]["noise_floor"] is False
+    assert any("noise floor is assumed to be zero" in w for w in doc["warnings"])
+    assert doc["parity"]["metrics"][0]["noise_measured"] == 0
+
+
+def test_repeats_are_averaged_per_prompt(tmp_path):
+    items = [Item(f"p{i}", answers={"primary": [Answer("a"), Answer("a")], "noise": [Answer("a"), Answer("a")],
+                                    "candidate": [Answer("a"), Answer("b" if i == 0 else "a")]}) for i in range(4)]
+    doc = compute(load_run(write_run(tmp_path / "run", items, repeats=2)))
+    assert doc["parity"]["decision"]["candidate_disagreement"] == pytest.approx(0.5 / 4)
+    assert doc["operational"]["critical"][0]["arms"]["candidate"]["n"] == 8  # calls, not prompts
+
+
+def test_operational_parity_and_critical_failures(tmp_path):
+    items = [Item(f"p{i}", compare="json", answers={
+        "primary": Answer('{"a": 1}', tool_calls=[{"name": "f", "args": {"x": 1}}] if i == 0 else []),
+        "noise": Answer('{"a": 1}', tool_calls=[{"name": "f", "args": {"x": 1.0}}] if i == 0 else []),
+        "candidate": (Answer("", blocked=True, finish_reason="SAFETY") if i == 1 else
+                      Answer('{"a": 1', finish_reason="MAX_TOKENS") if i == 2 else
+                      Answer('{"a": 1}', tool_calls=[{"name": "f", "args": {"x": 2}}] if i == 0 else []))})
+        for i in range(10)]
+    doc = compute(load_run(write_run(tmp_path / "run", items)), Options(max_critical_rate=0.5))
+    op = doc["operational"]
+    crit = {r["kind"]: r["arms"] for r in op["critical"]}
+    assert crit["safety_block"]["candidate"]["count"] == 1 and crit["truncated"]["candidate"]["count"] == 1
+    assert crit["invalid_json"]["candidate"]["count"] == 1  # the truncated one; a blocked answer is not "invalid"
+    assert crit["empty"]["candidate"]["count"] == 0  # blocked, not empty
+    zero = crit["safety_block"]["primary"]
+    assert zero["count"] == 0 and zero["rule_of_three"] and zero["upper"] == pytest.approx(1 - 0.05 ** (1 / 10))
+    assert op["new_in_candidate"]["count"] == 2
+    assert op["new_in_candidate"]["upper"] == pytest.approx(sps.beta.ppf(0.95, 3, 8))  # exact one-sided bound
+    assert op["tool_calls"] == 1
+    metrics = {m["id"]: m for m in op["metrics"]}
+    assert metrics["operational.tool_args"]["candidate"]["value"] == pytest.approx(0.1)
+    assert metrics["operational.tool_args"]["noise"]["value"] == 0.0  # 1 vs 1.0 is the same argument
+    critical_gate = next(g for g in doc["gates"] if g["id"] == "critical")
+    assert critical_gate["status"] == "INCONCLUSIVE" and critical_gate["required"]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_three_way_matches_reference_values():
+    noise = [1.0] * 90 + [0.0] * 10
+    cand = [1.0] * 80 + [0.0] * 20
+    m = three_way("x", "x", "disagreement", noise, cand, Options(), seed=3)
+    ci = sps.binomtest(20, 100).proportion_ci(0.95, method="wilson")
+    assert m["candidate"]["value"] == pytest.approx(0.2)
+    assert (m["candidate"]["low"], m["candidate"]["high"]) == pytest.approx((ci.low, ci.high))
+    assert m["excess"]["estimate"] == pytest.approx(0.1)
+    assert m["excess"]["low"] < 0.1 < m["excess"]["high"]
+
+
+def test_slices_worst_first_with_holm(tmp_path):
+    items = []
+    for s, bad in (("good", 0), ("bad", 12), ("meh", 3)):
+        for i in range(60):
+            items.append(Item(f"{s}{i}", slice=s, answers={"primary": Answer("a"), "noise": Answer("a"),
+                                                          "candidate": Answer("b" if i < bad else "a")}))
+    doc = compute(load_run(write_run(tmp_path / "run", items)))
+    slices = doc["slices"]
+    assert [r["slice"] for r in slices] == ["bad", "meh", "good"]
+    assert [r["p_fail_holm"] for r in slices] == pytest.approx(S.holm([r["p_fail"] for r in slices]))
+    assert slices[0]["status"] == "FAIL" and doc["verdict"]["status"] == "FAIL"
+    z = (0.02 - slices[0]["excess"]) / slices[0]["std_error"]
+    assert slices[0]["p_fail"] == pytest.approx(sps.norm.cdf(z))
+
+
+def test_a_slice_beyond_the_margin_blocks_a_pooled_pass(tmp_path):
+    items = []
+    for i in range(600):
+        s = "small" if i < 20 else "big"
+        bad = s == "small" and i < 2  # 2/20 = 10% in the small slice, pooled 0.33%
+        items.append(Item(f"p{i}", slice=s, answers={"primary": Answer("a"), "noise": Answer("a"),
+                                                    "candidate": Answer("b" if bad else "a")}))
+    doc = compute(load_run(write_run(tmp_path / "run", items)))
+    assert doc["gates"][0]["status"] == "PASS"
+    small = next(g for g in doc["gates"] if g["id"] == "slice:small")
+    assert small["status"] == "INCONCLUSIVE" and small["blocking"] and small["prompts_needed"] > 600
+    assert doc["verdict"]["status"] == "INCONCLUSIVE"
+    assert "slice small" in doc["verdict"]["headline"]
+
+
+def test_accuracy_mcnemar_against_scipy(tmp_path):
+    items = []
+    for i in range(40):
+        cand_right = i >= 6 or i < 1  # only Pro right on 5 prompts
+        pro_right = i != 39  # only the candidate right on 1
+        items.append(Item(f"p{i}", compare="label", expected="yes", answers={
+            "primary": Answer("yes" if pro_right else "no"), "noise": Answer("yes"),
+            "candidate": Answer("yes" if cand_right else "no")}))
+    doc = compute(load_run(write_run(tmp_path / "run", items)), Options(accuracy_margin=0.05))
+    acc = doc["accuracy"]
+    assert acc["mcnemar"]["only_primary_right"] == 5 and acc["mcnemar"]["only_candidate_right"] == 1
+    assert acc["mcnemar"]["p"] == pytest.approx(sps.binomtest(1, 6, 0.5).pvalue)
+    assert acc["arms"]["candidate"]["rate"] == pytest.approx(35 / 40)
+    assert any(g["id"] == "accuracy" and g["required"] for g in doc["gates"])
+
+
+def test_prompts_needed_projection():
+    result = S.non_inferiority([1.0] * 30, [1.0] * 30, margin=0.02)
+    need = prompts_needed([1.0] * 30, [1.0] * 30, result)
+    assert 150 < need < 260  # the stats module's sqrt(n) scaling would ask for > 1,000
+    assert S.non_inferiority([1.0] * need, [1.0] * need, margin=0.02).verdict == "PASS"
+    assert prompts_needed([1.0] * 300, [1.0] * 300, S.non_inferiority([1.0] * 300, [1.0] * 300, margin=0.02)) is None
+
+
+def test_plan_known_values():
+    p = plan(margin=0.02, expected_agreement=0.95, discordant_rate=0.05)
+    assert p["rows"][0]["prompts"] == S.sample_size_non_inferiority(0.02, 0.95, discordant_rate=0.05)
+    assert 760 <= p["rows"][0]["prompts"] <= 780  # the textbook ~770 (psi 5%, delta 2 pp, 95% / 80%)
+    crit = next(r for r in p["rows"] if r["id"] == "critical")
+    assert crit["prompts"] == 149 and S.rule_of_three(149) < 0.02 <= S.rule_of_three(148)
+    with pytest.raises(UserError, match="cannot be shown"):
+        plan(margin=0.02, expected_agreement=0.90, noise_agreement=0.95)
+    three = plan(margin=0.02, expected_agreement=0.95, slices=3)
+    assert next(r for r in three["rows"] if r["id"] == "per_slice")["prompts"] > 3 * p["rows"][0]["prompts"] / 3
+
+
+# --------------------------------------------------------------------------- cost and latency
+
+
+def test_cost_and_latency_come_from_the_run(tmp_path):
+    folder = label_run(tmp_path / "run", 100)
+    run = load_run(folder)
+    doc = compute(run, Options(volume_per_day=5000, min_monthly_saving=1, max_p95_ratio=0.5))
+    cost = doc["cost"]
+    models = run.manifest["pricing"]["models"]
+    assert cost["pricing"]["as_of"] == run.manifest["pricing"]["as_of"]
+    primary = cost["arms"]["primary"]
+    assert primary["model"] == PRIMARY and cost["arms"]["candidate"]["model"] == CANDIDATE
+    assert primary["total_usd"] == pytest.approx(sum(c.cost_usd for c in run.calls if c.arm == "primary"))
+    assert sum(primary["parts_usd"].values()) == pytest.approx(primary["total_usd"])
+    expected_share = 300 * models[PRIMARY]["output"] / (100 * models[PRIMARY]["input"] + 302 * models[PRIMARY]["output"])
+    assert primary["thinking_share"] == pytest.approx(expected_share)
+    per_prompt = [c.cost_usd for c in run.calls if c.arm == "primary"]
+    cand = [c.cost_usd for c in run.calls if c.arm == "candidate"]
+    saving = sum(per_prompt) / 100 - sum(cand) / 100
+    assert cost["saving_per_request"]["estimate"] == pytest.approx(saving)
+    m = cost["monthly"]
+    assert m["saving_usd"]["estimate"] == pytest.approx(saving * 5000 * 30)
+    assert m["saving_usd"]["low"] <= m["saving_usd"]["estimate"] <= m["saving_usd"]["high"]
+    lat = doc["latency"]["arms"]["candidate"]
+    values = sorted(c.latency_ms for c in run.calls if c.arm == "candidate")
+    assert lat["p95"]["estimate"] == pytest.approx(S.percentile(values, 95))
+    qi = S.quantile_interval(values, 0.5)
+    assert (lat["p50"]["low"], lat["p50"]["high"]) == (qi.low, qi.high)
+    assert len(lat["cdf"]) == 101 and lat["cdf"][0] == values[0] and lat["cdf"][-1] == values[-1]
+    gates = {g["id"]: g["status"] for g in doc["gates"]}
+    assert gates["saving"] == "PASS" and gates["latency"] == "PASS"
+
+
+def test_same_input_same_document(tmp_path):
+    folder = label_run(tmp_path / "run", 80, flip=0.05, noise_flip=0.03)
+    a, b = compute(load_run(folder)), compute(load_run(folder))
+    assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+    assert not math.isnan(a["parity"]["decision"]["std_error"])
