@@ -113,6 +113,9 @@ def _charts(doc: Mapping[str, Any]) -> str:
         ok = a["ok"] or 1
         per = {k: v / ok for k, v in a["parts_usd"].items()} if a.get("parts_usd") else None
         note2 = f"{fmt.usd(a['per_success_usd'])} / successful answer" if a.get("per_success_usd") is not None else ""
+        pro = (cost["arms"].get("primary") or {}).get("mean_usd")
+        if arm == "candidate" and pro and a.get("mean_usd") is not None:
+            note2 += f" ({a['mean_usd'] / pro:.1%} of Pro's)"
         bars.append({"arm": arm, "label": f"{fmt.ARM_LABEL[arm]}", "total": a["mean_usd"], "parts": per,
                      "note": f"{fmt.usd(a['mean_usd'])} / request", "note2": note2})
     parts.append('<div class="row2"><div>')

@@ -74,7 +74,7 @@ def forest(chart_id: str, rows: Sequence[Mapping[str, Any]], margin: float, *, t
     for t in nice_ticks(lo * 100, hi * 100, 8):
         x = X(t / 100)
         body.append(_line(x, top - 8, x, top + row_h * len(rows), GRID, 1))
-        body.append(_text(x, top + row_h * len(rows) + 16, f"{t:+g}", anchor="middle", size=11, fill=MUTED))
+        body.append(_text(x, top + row_h * len(rows) + 16, f"{t:+g}" if t else "0", anchor="middle", size=11, fill=MUTED))
     body.append(_line(X(0), top - 12, X(0), top + row_h * len(rows), "#57606a", 1.5))
     body.append(_text(X(0) - 4, top - 16, "noise floor", anchor="end", size=11, fill=MUTED))
     body.append(_line(X(margin), top - 12, X(margin), top + row_h * len(rows), "#cf222e", 1.5, "5,3"))
@@ -176,7 +176,7 @@ def latency_cdf(chart_id: str, series: Sequence[Mapping[str, Any]], *, title: st
     """Empirical latency distributions (CDF on a log time axis), with p50 and p95 marked.
 
     series: {arm, label, cdf [101 quantiles, ms], p50, p95}."""
-    left, right, top, bottom = 48, 175, 16, 44
+    left, right, top, bottom = 48, 200, 16, 44
     x0, x1, y0, y1 = left, width - right, height - bottom, top
     values = [v for s in series for v in s["cdf"] if v and v > 0]
     if not values:
@@ -194,7 +194,8 @@ def latency_cdf(chart_id: str, series: Sequence[Mapping[str, Any]], *, title: st
     body = []
     for q in (0, 0.25, 0.5, 0.75, 0.95, 1.0):
         body.append(_line(x0, Y(q), x1, Y(q), GRID, 1, "" if q in (0, 1) else "2,3"))
-        body.append(_text(x0 - 6, Y(q) + 4, f"{q:.0%}" if q != 0.95 else "95%", anchor="end", size=11, fill=MUTED))
+        if q != 0.95:
+            body.append(_text(x0 - 6, Y(q) + 4, f"{q:.0%}", anchor="end", size=11, fill=MUTED))
     for exp in range(math.floor(lo), math.ceil(hi) + 1):
         for m in (1, 2, 5):
             v = m * 10**exp
@@ -215,6 +216,6 @@ def latency_cdf(chart_id: str, series: Sequence[Mapping[str, Any]], *, title: st
         body.append(_line(x1 + 14, ly - 4, x1 + 36, ly - 4, color, 3))
         body.append(_text(x1 + 42, ly, s["label"], size=12, weight="bold"))
         body.append(_text(x1 + 42, ly + 14, f"p50 {_ms(s['p50'])}, p95 {_ms(s['p95'])}", size=11, fill=MUTED))
-    body.append(_text((x0 + x1) / 2, height - 6, "latency (log scale); share of successful calls at or below",
+    body.append(_text((x0 + x1) / 2, height - 6, "latency (log scale); share of calls at or below; dots: p50, p95",
                       anchor="middle", size=11, fill=MUTED))
     return _svg(chart_id, width, height, title, body)
