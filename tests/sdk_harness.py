@@ -93,7 +93,12 @@ class ProgramRun:
 
 
 def program_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a program runs with (scrubbed, pointed at ``url``)."""
+    """The environment a program runs with (scrubbed, pointed at ``url``).
+
+    In ``extra`` values, ``{url}`` stands for ``url`` (a program that reads its endpoint from its
+    own variable, e.g. ``client_options={"api_endpoint": os.environ["GEMINI_API_ENDPOINT"]}``, gets
+    the fake server's address when run through ``run_programs``, where each run has its own server).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_EXACT}
     env.update({
         "PYTHONPATH": str(SHIM_DIR),
@@ -107,7 +112,7 @@ def program_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]
         "PYTHONUNBUFFERED": "1",
         "PYTHONIOENCODING": "utf-8",
     })
-    env.update(extra or {})
+    env.update({k: v.replace("{url}", url) for k, v in (extra or {}).items()})
     return env
 
 
@@ -207,6 +212,8 @@ HARM_BLOCK_THRESHOLD = {
 HARM_BLOCK_METHOD = {0: "HARM_BLOCK_METHOD_UNSPECIFIED", 1: "SEVERITY", 2: "PROBABILITY"}
 SCHEMA_TYPE = {0: "TYPE_UNSPECIFIED", 1: "STRING", 2: "NUMBER", 3: "INTEGER", 4: "BOOLEAN", 5: "ARRAY", 6: "OBJECT"}
 FUNCTION_CALLING_MODE = {0: "MODE_UNSPECIFIED", 1: "AUTO", 2: "ANY", 3: "NONE", 5: "VALIDATED"}
+EMBED_TASK_TYPE = {0: "TASK_TYPE_UNSPECIFIED", 1: "RETRIEVAL_QUERY", 2: "RETRIEVAL_DOCUMENT", 3: "SEMANTIC_SIMILARITY",
+                   4: "CLASSIFICATION", 5: "CLUSTERING", 6: "QUESTION_ANSWERING", 7: "FACT_VERIFICATION"}
 
 # Keys whose values are user data (never re-cased, numbers kept as sent).
 _DATA_KEYS = {"args", "response", "labels", "parametersJsonSchema", "responseJsonSchema", "example", "default",
@@ -382,6 +389,36 @@ def _get_any(d: Any, camel: str) -> Any:
     return None
 
 
+def _embed_body(body: dict, *, verb: str, model: str | None) -> dict:
+    """``embedContent`` (one text, model in the path) and ``batchEmbedContents`` (``requests``, each
+    naming its model) as one shape: a list of requests. google-genai sends every Developer API
+    embedding, even of one text, as ``batchEmbedContents``; legacy ``embed_content`` of one text
+    sends ``embedContent``. ``content.role`` is dropped (google-genai sends ``"user"``, legacy
+    nothing; an embedding has no turns) and ``taskType`` ints become names."""
+    requests = body.get("requests") if verb == "batchEmbedContents" else [body]
+    out = []
+    for req in requests or []:
+        if not isinstance(req, dict):
+            out.append(req)
+            continue
+        item: dict[str, Any] = {}
+        for k, v in req.items():
+            ck = _camel(k)
+            if ck == "model":
+                v = _strip_models_prefix(v)
+            elif ck == "content":
+                v = _content(v, default_role=None)
+            elif ck == "taskType":
+                v = _enum(v, EMBED_TASK_TYPE)
+            else:
+                v = _structural(v)
+            if not _empty(v):
+                item[ck] = v
+        item.setdefault("model", model)
+        out.append(item)
+    return {"requests": out}
+
+
 def _strip_models_prefix(model: str | None) -> str | None:
     if model and model.startswith("models/"):
         return model[len("models/"):]
@@ -415,6 +452,9 @@ def canonical_request(recorded: RecordedRequest | dict) -> dict:
       ``generateContentRequest`` (with ``model``); it is unwrapped, and ``generationConfig``,
       ``safetySettings`` and ``toolConfig`` (which cannot change a count) are ignored there.
       ``systemInstruction`` and ``tools`` do change the count and stay;
+    * embeddings: a single ``embedContent`` is the batch of one it means (verb
+      ``batchEmbedContents``, body ``{"requests": [...]}``, each request naming its model without
+      the ``models/`` prefix); ``content.role`` is dropped and ``taskType`` ints become names;
     * the model (path, and the ``model`` field of legacy ``countTokens``) is reported separately.
     """
     if isinstance(recorded, RecordedRequest):
@@ -422,6 +462,10 @@ def canonical_request(recorded: RecordedRequest | dict) -> dict:
     else:
         rec = RecordedRequest(**{k: v for k, v in recorded.items() if k in RecordedRequest.__dataclass_fields__})
     body = rec.body if isinstance(rec.body, dict) else {}
+    if rec.verb in ("embedContent", "batchEmbedContents") and rec.api == "developer":
+        return {"model": _strip_models_prefix(rec.model), "api": rec.api, "project": rec.project,
+                "location": rec.location, "verb": "batchEmbedContents",
+                "body": _embed_body(body, verb=rec.verb, model=_strip_models_prefix(rec.model))}
     return {
         "model": _strip_models_prefix(rec.model),
         "api": rec.api,
