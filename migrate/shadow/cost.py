@@ -18,7 +18,7 @@ call (tokens > 0) that prices to $0 raises `ZeroCostError`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -54,7 +54,8 @@ class Usage:
         return self.candidates + self.thoughts
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {"prompt": self.prompt, "cached": self.cached, "candidates": self.candidates, "thoughts": self.thoughts,
+                "total": self.total, "tool_use_prompt": self.tool_use_prompt}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "Usage | None":
@@ -70,23 +71,29 @@ def _int(value: Any) -> int:
         return 0
 
 
+_GEMINI_USAGE = (
+    ("prompt", "promptTokenCount", "prompt_token_count"),
+    ("cached", "cachedContentTokenCount", "cached_content_token_count"),
+    ("candidates", "candidatesTokenCount", "candidates_token_count"),
+    ("thoughts", "thoughtsTokenCount", "thoughts_token_count"),
+    ("total", "totalTokenCount", "total_token_count"),
+    ("tool_use_prompt", "toolUsePromptTokenCount", "tool_use_prompt_token_count"),
+)
+
+
 def usage_from_gemini(meta: Any) -> Usage | None:
     """`usageMetadata` (camelCase or snake_case) -> Usage; None when the response carried none."""
     if not isinstance(meta, Mapping) or not meta:
         return None
-    get = meta.get
-    prompt = _int(get("promptTokenCount", get("prompt_token_count")))
-    candidates = _int(get("candidatesTokenCount", get("candidates_token_count")))
-    thoughts = _int(get("thoughtsTokenCount", get("thoughts_token_count")))
-    total = _int(get("totalTokenCount", get("total_token_count")))
-    return Usage(
-        prompt=prompt,
-        cached=_int(get("cachedContentTokenCount", get("cached_content_token_count"))),
-        candidates=candidates,
-        thoughts=thoughts,
-        total=total or prompt + candidates + thoughts,
-        tool_use_prompt=_int(get("toolUsePromptTokenCount", get("tool_use_prompt_token_count"))),
-    )
+    values = {}
+    for name, camel, snake in _GEMINI_USAGE:
+        value = meta.get(camel)
+        if value is None:
+            value = meta.get(snake)
+        values[name] = value if type(value) is int and value >= 0 else _int(value)
+    if not values["total"]:
+        values["total"] = values["prompt"] + values["candidates"] + values["thoughts"]
+    return Usage(**values)
 
 
 def usage_from_openai(usage: Any) -> Usage | None:

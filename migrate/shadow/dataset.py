@@ -17,8 +17,8 @@ object (a JSONL line, a YAML list entry, an element of a JSON array) may be:
 
 Optional fields on every item: ``id`` (else ``line-N``/``row-N``/``item-N``), ``slice``, ``tags``
 (list or comma-separated string), ``expected`` (any JSON: a label, an object, a text), ``compare``
-(which comparator fits the item: e.g. ``exact``, ``label``, ``json``, ``text``; a string or an object
-with a ``kind``). Other keys are ignored.
+(which comparator fits the item: a name registered in parity.py such as ``exact``, ``label``, ``json``,
+``rouge_l``, ``token_f1``; or an object with a ``kind`` and that comparator's options). Other keys are ignored.
 
 CSV: a header row with a ``prompt`` column; optional ``id``, ``system``, ``slice``, ``tags``
 (``;``- or ``,``-separated), ``expected`` (parsed as JSON when ``compare`` is ``json``), ``compare``.
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from array import array
 import io
 import json
 import re
@@ -265,7 +266,7 @@ def _compare(value: Any) -> Any:
         return None
     if isinstance(value, str):
         if not _COMPARE_RE.match(value):
-            raise BadItem(f'"compare" must be a comparator name such as "exact", "label", "json", "text"; got {value!r:.40}')
+            raise BadItem(f'"compare" must be a comparator name such as "exact", "label", "json", "rouge_l"; got {value!r:.40}')
         return value.lower()
     if isinstance(value, dict) and isinstance(value.get("kind"), str) and _COMPARE_RE.match(value["kind"]):
         return {**value, "kind": value["kind"].lower()}
@@ -320,6 +321,54 @@ def normalise(obj: Any, *, line: int, default_id: str) -> Item:
 # --------------------------------------------------------------------------- file readers
 
 
+class SeenIds:
+    """The ids seen so far and the line of each, in ~12 bytes per id (a dict of str costs ~130, which
+    would make memory grow with the dataset): 64-bit fingerprints in an open-addressing table. Two
+    different ids share a fingerprint with probability about n^2 / 2^65 (1e-10 at a million ids)."""
+
+    def __init__(self) -> None:
+        self._keys = array("q", bytes(8 * 1024))
+        self._lines = array("i", bytes(4 * 1024))
+        self._count = 0
+
+    @staticmethod
+    def _fingerprint(item_id: str) -> int:
+        digest = hashlib.blake2b(item_id.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "little", signed=True) or 1  # 0 marks an empty slot
+
+    def add(self, item_id: str, line: int) -> int | None:
+        """Record `item_id`; if it was already seen, return the line it was first seen on instead."""
+        key = self._fingerprint(item_id)
+        keys = self._keys
+        mask = len(keys) - 1
+        slot = key & mask
+        while keys[slot]:
+            if keys[slot] == key:
+                return self._lines[slot]
+            slot = (slot + 1) & mask
+        keys[slot] = key
+        self._lines[slot] = line
+        self._count += 1
+        if self._count * 4 > len(keys) * 3:
+            self._grow()
+        return None
+
+    def _grow(self) -> None:
+        old_keys, old_lines = self._keys, self._lines
+        size = len(old_keys) * 2
+        self._keys = array("q", bytes(8 * size))
+        self._lines = array("i", bytes(4 * size))
+        mask = size - 1
+        for key, line in zip(old_keys, old_lines):
+            if key:
+                slot = key & mask
+                while self._keys[slot]:
+                    slot = (slot + 1) & mask
+                self._keys[slot] = key
+                self._lines[slot] = line
+
+
+
 class Dataset:
     """Iterate a dataset file lazily; problems and the file's SHA-256 are known after iterating."""
 
@@ -355,7 +404,7 @@ class Dataset:
             self.problems.append(Problem(line, message))
 
     def __iter__(self) -> Iterator[Item]:
-        seen: dict[str, int] = {}
+        seen = SeenIds()
         reader = {"jsonl": self._jsonl, "json": self._json, "csv": self._csv, "yaml": self._yaml}[self.format]
         for line, default_id, obj in reader():
             try:
@@ -363,10 +412,10 @@ class Dataset:
             except BadItem as exc:
                 self._problem(line, str(exc))
                 continue
-            if item.id in seen:
-                self._problem(line, f"duplicate id {item.id!r} (first on line {seen[item.id]})")
+            first = seen.add(item.id, line)
+            if first is not None:
+                self._problem(line, f"duplicate id {item.id!r} (first on line {first})")
                 continue
-            seen[item.id] = line
             self.count += 1
             self.logged += item.logged is not None
             yield item

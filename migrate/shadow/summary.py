@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -18,11 +16,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from migrate.shadow.parity import COMPARATORS, compare, normalize_text, strip_code_fence
 from migrate.shadow.store import Call, Run
 
 DAYS_PER_MONTH = 30
 ARM_ORDER = ("primary", "noise", "candidate")
-_FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 
 
 # --------------------------------------------------------------------------- small pure helpers
@@ -38,24 +36,43 @@ def percentile(values: list[float], q: float) -> float | None:
     return data[lo] + (data[hi] - data[lo]) * (pos - lo)
 
 
+def _canonical_json(text: str) -> str | None:
+    stripped = strip_code_fence(text).strip()
+    if stripped[:1] not in ("{", "["):
+        return None
+    try:
+        return json.dumps(json.loads(stripped), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return None
+
+
 def normalise_text(value: Any) -> str:
-    """For a normalised exact match: JSON compared canonically; text NFC, case-folded, whitespace
-    collapsed, code fences and surrounding quotes/punctuation stripped."""
+    """For a normalised exact match: JSON compared canonically (key order, spacing, code fence),
+    anything else through parity.normalize_text (NFC, fence, whitespace, case, trailing punctuation)."""
     if not isinstance(value, str):
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    text = value
-    fenced = _FENCE.match(text)
-    if fenced:
-        text = fenced.group(1)
-    stripped = text.strip()
-    if stripped[:1] in "{[":
-        try:
-            return json.dumps(json.loads(stripped), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        except ValueError:
-            pass
-    text = unicodedata.normalize("NFC", stripped).casefold()
-    text = " ".join(text.split())
-    return text.strip(" .!?;:'\"`*")
+    return _canonical_json(value) or normalize_text(value)
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def item_agrees(spec: Any, a: Any, b: Any) -> bool | None:
+    """The item's own comparator (its `compare` field: a name registered in parity.py, or an object
+    with `kind` plus options); exact match when it has none. None when the comparator is unknown."""
+    kind, options = "exact", {}
+    if isinstance(spec, str):
+        kind = spec
+    elif isinstance(spec, Mapping):
+        kind = str(spec.get("kind") or "exact")
+        options = {k: v for k, v in spec.items() if k != "kind"}
+    if kind not in COMPARATORS:
+        return None
+    try:
+        return compare(kind, _as_text(a), _as_text(b), **options).agree
+    except (TypeError, ValueError):
+        return None
 
 
 def _rate(hits: int, n: int) -> float | None:
@@ -128,8 +145,8 @@ def _finish_mix(calls: list[Call]) -> dict[str, int]:
     return dict(mix.most_common())
 
 
-def _agreement(final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
-    exact = norm = n = 0
+def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
+    exact = norm = n = judged = agreed = 0
     for (pid, arm, rep), call in final.items():
         if arm != a or not call.ok:
             continue
@@ -140,12 +157,20 @@ def _agreement(final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> di
         ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
         exact += ta == tb
         norm += normalise_text(ta) == normalise_text(tb)
+        prompt = run.prompts.get(pid)
+        verdict = item_agrees(prompt.compare if prompt else None, ta, tb)
+        if verdict is not None:
+            judged += 1
+            agreed += verdict
     if not n:
         return None
-    return {"pairs": n, "exact": exact / n, "normalised": norm / n}
+    return {"pairs": n, "exact": exact / n, "normalised": norm / n,
+            "comparator": agreed / judged if judged else None, "comparator_pairs": judged}
 
 
 def _expected(run: Run, final: Mapping[tuple[str, str, int], Call], arms: Iterable[str]) -> dict[str, Any]:
+    """Agreement with the dataset's `expected` answers, per arm, with each item's comparator.
+    An error or an unparseable answer counts as a miss."""
     out: dict[str, Any] = {}
     for arm in arms:
         hits = n = 0
@@ -156,8 +181,11 @@ def _expected(run: Run, final: Mapping[tuple[str, str, int], Call], arms: Iterab
             if prompt is None or prompt.expected is None:
                 continue
             n += 1
-            if call.ok and normalise_text(call.response.text) == normalise_text(prompt.expected):  # type: ignore[union-attr]
-                hits += 1
+            if call.ok:
+                verdict = item_agrees(prompt.compare, prompt.expected, call.response.text)  # type: ignore[union-attr]
+                if verdict is None:
+                    verdict = normalise_text(call.response.text) == normalise_text(prompt.expected)  # type: ignore[union-attr]
+                hits += verdict
         if n:
             out[arm] = {"n": n, "match": hits / n}
     return out
@@ -184,9 +212,9 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
         }  # fmt: skip
     slices = Counter(p.slice or "-" for p in run.prompts.values())
     pricing = manifest.get("pricing") or {}
-    parity: dict[str, Any] = {"candidate_vs_primary": _agreement(final, "primary", "candidate")}
+    parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
     if "noise" in arms:
-        parity["noise_vs_primary"] = _agreement(final, "primary", "noise")
+        parity["noise_vs_primary"] = _agreement(run, final, "primary", "noise")
     parity["expected"] = _expected(run, final, arms)
     return {
         "run": str(run.folder), "status": manifest.get("status"),
@@ -279,13 +307,13 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
     parity = summary["parity"]
     table = Table(title="Simple parity (descriptive; `shadow report` judges it against the noise floor)",
                   title_justify="left")
-    for col in ("comparison", "pairs", "exact match", "normalised match"):
+    for col in ("comparison", "pairs", "exact", "normalised", "item comparator"):
         table.add_column(col, justify="left" if col == "comparison" else "right")
     for key, name in (("noise_vs_primary", "primary vs primary (noise floor)"),
                       ("candidate_vs_primary", "candidate vs primary")):
         row = parity.get(key)
         if row:
-            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]))
+            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]), _pct(row["comparator"]))
     for arm, row in parity["expected"].items():
-        table.add_row(f"{arm} vs expected", str(row["n"]), "", _pct(row["match"]))
+        table.add_row(f"{arm} vs expected", str(row["n"]), "", "", _pct(row["match"]))
     console.print(table)

@@ -158,3 +158,14 @@ def test_arbitrary_lines_never_crash_the_reader(tmp_path, junk):
     items = list(data)
     assert data.count == len(items)
     assert all(p.line >= 1 for p in data.problems)
+
+
+def test_seen_ids_table_survives_growth_and_names_the_first_line():
+    from migrate.shadow.dataset import SeenIds
+
+    seen = SeenIds()
+    for i in range(5000):
+        assert seen.add(f"id-{i}", i + 1) is None
+    assert seen.add("id-0", 9999) == 1
+    assert seen.add("id-4321", 9999) == 4322
+    assert seen.add("brand-new", 10000) is None
