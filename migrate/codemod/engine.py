@@ -16,6 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrate.catalog import Catalog, load_catalog
+from migrate.codemod import kinds, suppressions
 from migrate.codemod.context import Context
 from migrate.codemod.files import read_bytes
 from migrate.codemod.findings import FileResult, Finding
@@ -70,6 +71,8 @@ def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = 
     catalog = catalog or catalog_for(settings)
     if not is_candidate(source, catalog):
         return FileResult(path, "not-candidate")
+    if suppressions.skips_file(source):
+        return FileResult(path, "skipped", reason=suppressions.SKIP_REASON)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -83,19 +86,25 @@ def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = 
 
 
 def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: Catalog, path: Path) -> FileResult:
-    facts = collect(module, catalog.call_sites.aliases)
-    ctx = Context(module, facts, catalog, settings, catalog.resolve_target(settings.target or catalog.default_target))
-    for transform in TRANSFORMS:
-        transform(ctx)
-    if not ctx.findings:
+    target = catalog.resolve_target(settings.target or catalog.default_target)
+    noqa = suppressions.from_python(source)  # `# flm: ignore[...]` comments: None for almost every file
+    if noqa is None:
+        ctx = Context(module, collect(module, catalog.call_sites.aliases), catalog, settings, target)
+        for transform in TRANSFORMS:
+            transform(ctx)
+        unused: list[Finding] = []
+    else:  # the same pass, with silenced sites treated as "rule off here"; plus FLM301/FLM304 notes
+        ctx, unused = suppressions.transform(noqa, module, catalog, settings, target, TRANSFORMS)
+    if not ctx.findings and not unused:
         return FileResult(path, "unchanged", parsed=True)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = sorted(
-        (
-            Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
-                    f.message, f.before, f.after, f.applied)
-            for f in ctx.findings
-        ),
+        [
+            *(Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
+                      f.message, f.before, f.after, f.applied)
+              for f in ctx.findings),
+            *unused,
+        ],
         key=lambda f: (f.line, f.column, f.rule),
     )  # fmt: skip
     if not ctx.replacements:
@@ -140,20 +149,19 @@ def _process_path(path: Path, settings: Settings) -> FileResult:
     except OSError as exc:
         return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
     try:
-        return migrate_source(data, settings, path=path)
+        return kinds.migrate_file(path, data, settings)  # a .py module, a notebook or a dependency file
     except Exception as exc:  # noqa: BLE001 - one failing file never stops the others
         return FileResult(path, "error", reason=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path, bool, str | None]]:
-    pattern = prefilter_pattern(catalog)
     for path in paths:
         try:
             data = read_bytes(path)
         except OSError as exc:
             yield path, False, f"cannot read: {exc.strerror or exc}"
             continue
-        yield path, pattern.search(data) is not None, None
+        yield path, kinds.is_candidate(path, data, catalog), None
 
 
 def process_files(

@@ -29,6 +29,7 @@ class Finding:
     before: str | None = None
     after: str | None = None
     applied: bool = False
+    cell: int | None = None  # notebooks: the 1-based cell; `line` is then the line within that cell
 
     @property
     def is_edit(self) -> bool:

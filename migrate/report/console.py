@@ -23,7 +23,7 @@ def findings_table(results: list[FileResult], display) -> Table:
         for f in result.findings:
             status = "" if not f.is_edit else (" (will apply)" if f.applied else " (not applied: needs --unsafe)" if f.tier == "unsafe" else "")
             table.add_row(
-                f"{display(result.path)}:{f.line}:{f.column}",
+                f"{display(result.path)}:{'' if f.cell is None else f'cell {f.cell}:'}{f.line}:{f.column}",
                 f.rule,
                 Text(f.tier, style=TIER_STYLE.get(f.tier, "")),
                 f.message + status,

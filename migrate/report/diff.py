@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
+from typing import Callable
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
 
 
-def unified_diff(old: bytes, new: bytes, path: str) -> bytes:
-    """A git-style diff of one file (a/ and b/ prefixes), with the no-newline marker where needed."""
+def unified_diff(old: bytes, new: bytes, path: str, section: Callable[[int], str | None] | None = None) -> bytes:
+    """A git-style diff of one file (a/ and b/ prefixes), with the no-newline marker where needed.
+
+    `section(first changed old line)` may name where a hunk is, after its `@@ ... @@` header (as git
+    does with function names; `git apply` ignores it): notebooks name the cell.
+    """
     old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
     name = path.replace("\\", "/").encode("utf-8", "surrogateescape")
     out = [b"diff --git a/" + name + b" b/" + name + b"\n"]
@@ -16,12 +22,22 @@ def unified_diff(old: bytes, new: bytes, path: str) -> bytes:
         if line.startswith((b"---", b"+++")):
             out.append(line.rstrip(b"\n") + b"\n")
         elif line.startswith(b"@@"):
-            out.append(line.rstrip(b"\n") + b"\n")
+            out.append(line.rstrip(b"\n") + _section(line, section) + b"\n")
         elif line.endswith(b"\n"):
             out.append(line)
         else:  # the last line of a file without a trailing newline
             out.append(line + b"\n" + NO_NEWLINE)
     return b"".join(out)
+
+
+def _section(header: bytes, section: Callable[[int], str | None] | None) -> bytes:
+    """The name of the hunk's first changed line: after the (at most 3) leading context lines."""
+    match = re.match(rb"@@ -(\d+)(?:,(\d+))? ", header) if section is not None else None
+    if match is None:
+        return b""
+    first, count = int(match.group(1)), int(match.group(2) or 1)
+    name = section(max(first, min(first + 3, first + count - 1)))  # type: ignore[misc]
+    return b" " + name.encode("utf-8") if name else b""
 
 
 def colorize(diff: bytes) -> bytes:

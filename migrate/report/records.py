@@ -26,6 +26,7 @@ def records(results: list[FileResult], display) -> list[dict]:
                     "before": finding.before,
                     "after": finding.after,
                     "applied": finding.applied,
+                    **({"cell": finding.cell} if finding.cell is not None else {}),  # notebooks: line is within the cell
                 }
             )
     return rows
