@@ -39,6 +39,7 @@ instruction, extra history, a different project) stays a difference.
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import os
 import re
@@ -166,23 +167,27 @@ def run_program(program: str | os.PathLike, server: FakeGemini | None = None, *,
 Setup = Callable[[FakeGemini], None]
 
 
-def run_programs(programs: Iterable[str | os.PathLike | tuple[str | os.PathLike, Setup]], *,
+def run_programs(programs: Iterable[str | os.PathLike | tuple[Any, ...]], *,
                  workers: int | None = None, setup: Setup | None = None, **kwargs: Any) -> list[ProgramRun]:
     """Run programs in parallel, each against its own ``FakeGemini``; results in input order.
 
-    An item is a program (path or source) or ``(program, setup)``; ``setup(server)`` configures
-    that program's server before the run (the ``setup`` argument is the default for plain items).
-    Other keyword arguments go to ``run_program``. ``workers`` defaults to the CPU count (SDK
-    start-up is CPU bound).
+    An item is a program (path or source), ``(program, setup)`` or ``(program, setup, env)``;
+    ``setup(server)`` configures that program's server before the run (the ``setup`` argument is
+    the default for plain items; ``None`` is allowed) and ``env`` is added over the ``env`` keyword
+    argument for that program only. Other keyword arguments go to ``run_program``. ``workers``
+    defaults to the CPU count (SDK start-up is CPU bound).
     """
     programs = list(programs)
 
     def one(item: Any) -> ProgramRun:
-        program, prep = item if isinstance(item, tuple) else (item, setup)
+        program, prep, extra_env = (*item, None)[:3] if isinstance(item, tuple) else (item, setup, None)
+        options = dict(kwargs)
+        if extra_env:
+            options["env"] = {**(kwargs.get("env") or {}), **extra_env}
         with FakeGemini() as srv:
             if prep is not None:
                 prep(srv)
-            return run_program(program, srv, **kwargs)
+            return run_program(program, srv, **options)
 
     n = max(1, min(len(programs), workers or os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=n) as pool:
@@ -325,6 +330,10 @@ def _tools(tools: Any) -> Any:
                         cdk = _camel(dk)
                         if cdk in ("parameters", "response"):
                             nd[cdk] = _schema(dv, ordering_matters=False)
+                        elif cdk == "description" and isinstance(dv, str):
+                            # A docstring-derived description: legacy sent the raw __doc__, google-genai
+                            # sends inspect.cleandoc(__doc__). Same text, other indentation.
+                            nd[cdk] = inspect.cleandoc(dv)
                         elif cdk in _DATA_KEYS:
                             nd[cdk] = dv
                         else:

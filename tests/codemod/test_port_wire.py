@@ -11,7 +11,8 @@ Every program is a small, ordinary user program (no test code) written against t
                             swap (FLM0xx, its own family, which works on legacy code too) may still
                             apply: the output is compared with the FLM0-only output, TODOs aside
     # run: no (reason)      never run (PaLM / prediction endpoints the fake server cannot serve)
-    # env: NAME={url}       the program reads the endpoint from NAME; {url} is the fake server
+    # env: NAME=value ...   extra environment for this program; {url} is its fake server's
+                            address, an empty value hides the harness default (e.g. a location)
     # server: f1, f2        the fake server answers the first requests with Fault.f1(), Fault.f2()
     # covers: ...           what the program is about
 
@@ -91,10 +92,7 @@ def load_program(path: Path) -> Program:
     h = _headers(path)
     port = h.get("port", "").split()
     assert port and port[0] in ("wire", "flag"), f"{path.name}: first line must be `# port: wire|flag [RULE]`"
-    env = {}
-    if "env" in h:
-        key, _, value = h["env"].partition("=")
-        env[key.strip()] = value.strip()
+    env = dict(pair.partition("=")[::2] for pair in h.get("env", "").split())
     return Program(
         path=path,
         kind=port[0],
@@ -111,8 +109,6 @@ BY_NAME = {p.name: p for p in PROGRAMS}
 WIRE = [p.name for p in PROGRAMS if p.kind == "wire"]
 FLAG = [p.name for p in PROGRAMS if p.kind == "flag"]
 RUNNABLE = [p.name for p in PROGRAMS if p.runs]
-# One environment for every run: a `{url}` value is each run's own server.
-ENV = {k: v for p in PROGRAMS for k, v in p.env.items()}
 
 
 def legacy_imports(source: str) -> list[str]:
@@ -142,7 +138,7 @@ def without_todos(source: str) -> str:
 
 def _run_all(items: list[tuple[str, Program, str]]) -> dict[str, ProgramRun]:
     """items: (key, program, path or source) -> runs keyed by key, all in parallel."""
-    runs = run_programs([(src, prog.setup()) for _, prog, src in items], env=ENV)
+    runs = run_programs([(src, prog.setup(), prog.env) for _, prog, src in items])
     return {key: run for (key, _, _), run in zip(items, runs)}
 
 
