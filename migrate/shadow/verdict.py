@@ -42,7 +42,8 @@ The verdict rule (gates; first the required ones)
   judge was run: P(Pro preferred) - P(candidate preferred) below the margin, same test).
 
 Verdict: FAIL if any gate FAILs; else INCONCLUSIVE if any gate is INCONCLUSIVE (with the total
-prompts needed at the current slice mix); else PASS. Exit codes: PASS 0, FAIL 1, INCONCLUSIVE 3.
+prompts needed at the current slice mix, see `prompts_needed`); else PASS. Exit codes: PASS 0,
+FAIL 1, INCONCLUSIVE 3.
 
 The document (schema ``flashlite-migrate/shadow-verdict``, ``schema_version`` 1; consumers must
 ignore keys they do not know, producers only add keys within a version)::
