@@ -13,13 +13,17 @@ import typer
 from rich.console import Console
 
 from migrate import __version__
+from migrate.codemod import baseline, project, selection
 from migrate.codemod import run as codemod
 from migrate.codemod.engine import catalog_for
 from migrate.codemod.findings import FileResult
+from migrate import config as config_settings
+from migrate.config import Overrides
 from migrate.errors import UserError
 from migrate.report import console as render
-from migrate.report.diff import colorize, unified_diff
-from migrate.report.records import to_json
+from migrate.report import github, outputs, sites
+from migrate.report import patch as patch_report
+from migrate.report.diff import colorize
 from migrate.settings import Settings
 
 app = typer.Typer(
@@ -45,30 +49,51 @@ class Format(str, enum.Enum):
     json = "json"
 
 
+class ReportFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+    junit = "junit"
+    github = "github"
+
+
 PATHS = typer.Argument(..., help="Files and folders to process.", show_default=False)
 TARGET = typer.Option(None, "--target", help="Flash-Lite model to move Pro calls to (default: from rules/models.yaml).")
 SELECT = typer.Option([], "--select", help="Only these rule IDs or prefixes (repeatable).")
 IGNORE = typer.Option([], "--ignore", help="Skip these rule IDs or prefixes (repeatable).")
-INCLUDE = typer.Option([], "--include", help="Glob of files to consider (repeatable; default *.py, *.pyi).")
+INCLUDE = typer.Option([], "--include", help="Glob of files to consider (repeatable; default: Python, notebooks, dependency files).")
 EXCLUDE = typer.Option([], "--exclude", help="Gitignore-style pattern to leave out (repeatable).")
 JOBS = typer.Option(0, "-j", "--jobs", help="Parallel workers (default: one per core).")
 FORMAT = typer.Option(Format.text, "--format", help="text (terminal) or json (one record per edit or finding).")
-UNSAFE = typer.Option(False, "--unsafe", help="Also apply edits of tier 'unsafe' (behaviour may change; review them).")
+REPORT_FORMAT = typer.Option(ReportFormat.text, "--format", help="text, json, sarif (code scanning), markdown (PR comment), junit or github (annotations).")
+OUTPUT_FILE = typer.Option(None, "-o", "--output-file", help="Write the --format report to this file instead of stdout.")
+PATCH_FILE = typer.Option(None, "--patch-file", help="Also write the changes as a patch `git apply` accepts.")
+UNSAFE = typer.Option(None, "--unsafe/--no-unsafe", help="Also apply edits of tier 'unsafe' (behaviour may change; review them).")
 AS_OF = typer.Option(None, "--as-of", hidden=True, help="Date used for lifecycle checks (YYYY-MM-DD).")
 RULES = typer.Option([], "--rules", help="Extra rule file(s) to load (repeatable).")
+CONFIG = typer.Option(None, "--config", help="Use this pyproject.toml for every file instead of the nearest one.")
+ISOLATED = typer.Option(False, "--isolated", help="Ignore pyproject.toml configuration.")
+NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the result cache.")
+CHANGED_SINCE = typer.Option(None, "--changed-since", help="Only files changed since the branch left this git ref.", metavar="REF")
+STAGED = typer.Option(False, "--staged", help="Only files staged for the next commit.")
+
+
+def _date(as_of: Optional[str]) -> Optional[dt.date]:
+    try:
+        return dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise UserError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
 
 
 def _settings(target, select, ignore, include, exclude, jobs, unsafe=False, as_of=None, rules=()) -> Settings:
     defaults = Settings()
-    try:
-        today = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise UserError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
+    today = _date(as_of)
     if jobs < 0:
         raise UserError(f"--jobs: expected a number of workers >= 0, got {jobs}")
     return Settings(
         target=target,
-        unsafe=unsafe,
+        unsafe=bool(unsafe),
         select=tuple(select),
         ignore=tuple(ignore),
         include=tuple(include) or defaults.include,
@@ -79,22 +104,33 @@ def _settings(target, select, ignore, include, exclude, jobs, unsafe=False, as_o
     )
 
 
+def _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated) -> Overrides:
+    if jobs < 0:
+        raise UserError(f"--jobs: expected a number of workers >= 0, got {jobs}")
+    return Overrides(
+        target=target, select=tuple(s.upper() for s in select), ignore=tuple(s.upper() for s in ignore), unsafe=unsafe,
+        include=tuple(include), exclude=tuple(exclude), jobs=jobs, rules=tuple(rules), as_of=_date(as_of),
+        config_file=config, isolated=isolated,
+    )  # fmt: skip
+
+
 def _display(path: Path) -> str:
     return path.as_posix()
 
 
-def _run(paths: List[str], settings: Settings) -> codemod.Outcome:
-    """One codemod run with a progress bar when a person is watching."""
-    catalog_for(settings)  # load and validate the data before any work
-    for warning in codemod.run_warnings(settings):
-        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+def _run(paths: List[str], overrides: Overrides, changed_since=None, staged=False, no_cache=False) -> codemod.Outcome:
+    """One codemod run (config per file, cache, changed-file selection) with a progress bar when a person is watching."""
+    narrow = selection.narrower(paths, changed_since, staged)
     if not sys.stderr.isatty():
-        return codemod.run(paths, settings)
-    from rich.progress import Progress
+        outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache)
+    else:
+        from rich.progress import Progress
 
-    with Progress(transient=True, console=stderr) as progress:
-        task = progress.add_task("parsing candidates", total=None)
-        outcome = codemod.run(paths, settings, on_result=lambda _: progress.advance(task))
+        with Progress(transient=True, console=stderr) as progress:
+            task = progress.add_task("parsing candidates", total=None)
+            outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache, on_result=lambda _: progress.advance(task))
+    for warning in outcome.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return outcome
 
 
@@ -110,31 +146,65 @@ def _write_stdout(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-def _emit_diffs(outcome: codemod.Outcome) -> None:
+def _emit_diffs(outcome: codemod.Outcome, only: Optional[set] = None) -> None:
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for result in outcome.changed:
-        assert result.old_bytes is not None and result.new_bytes is not None
-        diff = unified_diff(result.old_bytes, result.new_bytes, _display(result.path))
-        _write_stdout(colorize(diff) if color else diff)
+        if only is None or result.path in only:
+            diff = patch_report.file_diff(result, _display)
+            _write_stdout(colorize(diff) if color else diff)
+
+
+def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file: Optional[Path], overrides: Overrides, blocking=None, suite: str = "flm") -> bool:
+    """Render a --format report to stdout or --output-file; False for the text format (the caller prints it)."""
+    if format is ReportFormat.text:
+        return False
+    rules = dict(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings).rules)  # with extra rule files
+    extra = {} if blocking is None else {"blocking": blocking}
+    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, _display), suite=suite, **extra)
+    if output_file is not None:
+        output_file.write_bytes(data)
+    else:
+        _write_stdout(data)
+    return True
+
+
+def _github_annotations(outcome: codemod.Outcome, format: ReportFormat, blocking=None) -> None:
+    """Inside GitHub Actions, findings also become annotations on the pull request (text format only)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true" and format is ReportFormat.text:
+        located = sites.build(outcome.results, _display, *(() if blocking is None else (blocking,)))
+        _write_stdout(github.annotations(located).encode())
+
+
+def _write_patch(outcome: codemod.Outcome, patch_file: Optional[Path]) -> None:
+    if patch_file is not None:
+        patch_file.write_bytes(patch_report.patch(outcome.results, _display))
+        stderr.print(f"patch of {len(outcome.changed)} files written to {patch_file}", highlight=False)
 
 
 @app.command()
 def scan(
     paths: List[str] = PATHS, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
-    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: Format = FORMAT,
-    as_of: Optional[str] = AS_OF, rules: List[str] = RULES,
+    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
+    as_of: Optional[str] = AS_OF, rules: List[str] = RULES, unsafe: Optional[bool] = UNSAFE, config: Optional[str] = CONFIG,
+    isolated: bool = ISOLATED, no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
+    write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record every finding in this file for `check --baseline`."),
 ) -> int:  # fmt: skip
     """Inventory: every Gemini call site that needs a change or a look, nothing written."""
-    settings = _settings(target, select, ignore, include, exclude, jobs, False, as_of, rules)
-    outcome = _run(paths, settings)
-    if format is Format.json:
-        _write_stdout(to_json(outcome.results, outcome.summary, _display, outcome.warnings).encode())
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    outcome = _run(paths, overrides, changed_since, staged, no_cache)
+    _write_patch(outcome, patch_file)
+    if write_baseline is not None:
+        count = baseline.write(write_baseline, outcome.results)
+        stderr.print(f"baseline of {count} findings written to {write_baseline}", highlight=False)
+    if _machine_report(format, outcome, output_file, overrides, suite="flm scan"):
         return 0
     out = _stdout()
     out.print(render.findings_table(outcome.results, _display))
     skipped = render.skipped_table(outcome.results, _display)
     if skipped is not None:
         out.print(skipped)
+    _github_annotations(outcome, format)
     stderr.print(outcome.summary.line("to change"), highlight=False)
     return 0
 
@@ -142,24 +212,26 @@ def scan(
 @app.command()
 def fix(
     paths: List[str] = PATHS, diff: bool = typer.Option(False, "--diff", help="Dry run: print a unified diff, write nothing."),
-    unsafe: bool = UNSAFE, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
-    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: Format = FORMAT,
-    as_of: Optional[str] = AS_OF, rules: List[str] = RULES,
+    unsafe: Optional[bool] = UNSAFE, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
+    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
+    as_of: Optional[str] = AS_OF, rules: List[str] = RULES, config: Optional[str] = CONFIG, isolated: bool = ISOLATED,
+    no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
 ) -> int:  # fmt: skip
     """Rewrite the files (or, with --diff, show what would change)."""
-    settings = _settings(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules)
-    outcome = _run(paths, settings)
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    outcome = _run(paths, overrides, changed_since, staged, no_cache)
+    _write_patch(outcome, patch_file)
     failures: list[str] = []
-    if format is Format.json:
-        if not diff:
-            failures = codemod.write_changes(outcome)
-        _write_stdout(to_json(outcome.results, outcome.summary, _display, outcome.warnings).encode())
-    elif diff:
-        _emit_diffs(outcome)
-    else:
+    if not diff:
         failures = codemod.write_changes(outcome)
-        for result in outcome.changed:
-            stderr.print(f"fixed {_display(result.path)}", highlight=False)
+    if not _machine_report(format, outcome, output_file, overrides, suite="flm fix"):
+        if diff:
+            _emit_diffs(outcome)
+        else:
+            for result in outcome.changed:
+                stderr.print(f"fixed {_display(result.path)}", highlight=False)
+        _github_annotations(outcome, format)
     _report_skips(outcome.results)
     for failure in failures:
         stderr.print(f"[red]error:[/] {failure}", highlight=False)
@@ -170,23 +242,60 @@ def fix(
 @app.command()
 def check(
     paths: List[str] = PATHS, diff: bool = typer.Option(False, "--diff", help="Also print the diff."),
-    unsafe: bool = UNSAFE, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
-    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: Format = FORMAT,
-    as_of: Optional[str] = AS_OF, rules: List[str] = RULES,
+    unsafe: Optional[bool] = UNSAFE, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
+    include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
+    as_of: Optional[str] = AS_OF, rules: List[str] = RULES, config: Optional[str] = CONFIG, isolated: bool = ISOLATED,
+    no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
+    baseline_file: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on edits not recorded by `scan --write-baseline`."),
 ) -> int:  # fmt: skip
-    """Exit 1 if `fix` would change anything (for CI); nothing is written."""
-    settings = _settings(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules)
-    outcome = _run(paths, settings)
-    if format is Format.json:
-        _write_stdout(to_json(outcome.results, outcome.summary, _display, outcome.warnings).encode())
-    else:
+    """Exit 1 if `fix` would change anything (for CI and pre-commit); nothing is written."""
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    known = baseline.load(baseline_file) if baseline_file is not None else None
+    outcome = _run(paths, overrides, changed_since, staged, no_cache)
+    _write_patch(outcome, patch_file)
+    blocking, failing = None, {r.path for r in outcome.changed}
+    if known is not None:
+        comparison = baseline.compare(outcome.results, known, sites.is_blocking)
+        new = {id(finding) for _, finding in comparison.new}
+        blocking = lambda finding: id(finding) in new  # noqa: E731
+        failing = {result.path for result, _ in comparison.new}
+    if not _machine_report(format, outcome, output_file, overrides, blocking, suite="flm check"):
         if diff:
-            _emit_diffs(outcome)
+            _emit_diffs(outcome, failing if known is not None else None)
         for result in outcome.changed:
-            stderr.print(f"would fix {_display(result.path)}", highlight=False)
-        _report_skips(outcome.results)
-        stderr.print(outcome.summary.line("would change"), highlight=False)
-    return 1 if outcome.changed else 0
+            if result.path in failing:
+                stderr.print(f"would fix {_display(result.path)}", highlight=False)
+        if known is not None:
+            for result, finding in comparison.new:
+                cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+                stderr.print(f"new: {_display(result.path)}:{cell}{finding.line}:{finding.column} {finding.rule} {finding.message}", highlight=False)
+            stderr.print(f"baseline {known.path}: {len(comparison.new)} new, {comparison.known} known"
+                         + (f", {comparison.gone} no longer found (shrink it with `flm scan --write-baseline`)" if comparison.gone else ""),
+                         highlight=False)  # fmt: skip
+        _github_annotations(outcome, format, blocking)
+    _report_skips(outcome.results)
+    stderr.print(outcome.summary.line("would change"), highlight=False)
+    return 1 if failing else 0
+
+
+@app.command("config")
+def show_config(
+    path: str = typer.Argument(".", help="A file or folder: show the settings that apply to it."),
+    format: Format = FORMAT, target: Optional[str] = TARGET, select: List[str] = SELECT, ignore: List[str] = IGNORE,
+    unsafe: Optional[bool] = UNSAFE, rules: List[str] = RULES, config: Optional[str] = CONFIG, isolated: bool = ISOLATED,
+) -> int:  # fmt: skip
+    """The effective settings for a path: defaults <- pyproject [tool.flashlite-migrate] <- these options, and where each came from."""
+    overrides = _overrides(target, select, ignore, [], [], 0, unsafe, None, rules, config, isolated)
+    resolved = project.resolver(overrides).for_path(Path(path))
+    if format is Format.json:
+        import json
+
+        _write_stdout((json.dumps(config_settings.as_dict(resolved), indent=2) + "\n").encode())
+        return 0
+    config_file = str(resolved.config.path) if resolved.config else None
+    _stdout().print(outputs.config_table(config_settings.describe(resolved), config_file))
+    return 0
 
 
 @app.command()

@@ -90,16 +90,17 @@ def _load(path: Path, _mtime: int, _size: int) -> ConfigFile | None:
     return config
 
 
-@functools.lru_cache(maxsize=4096)
-def find(directory: Path) -> ConfigFile | None:
-    """The nearest config at or above a folder (absolute, resolved)."""
+def find(directory: Path, memo: dict[Path, ConfigFile | None] | None = None) -> ConfigFile | None:
+    """The nearest config at or above a folder (absolute); `memo` remembers folders within one run."""
+    memo = {} if memo is None else memo
+    if directory in memo:
+        return memo[directory]
     candidate = directory / "pyproject.toml"
-    if candidate.is_file():
-        config = load(candidate)
-        if config is not None:
-            return config
-    parent = directory.parent
-    return None if parent == directory else find(parent)
+    config = load(candidate) if candidate.is_file() else None
+    if config is None and directory.parent != directory:
+        config = find(directory.parent, memo)
+    memo[directory] = config
+    return config
 
 
 # --------------------------------------------------------------------------- keys
@@ -291,13 +292,14 @@ class Resolver:
         if overrides.config_file and self._explicit is None:
             raise UserError(f"{overrides.config_file}: has no {TABLE} table")
         self._by_config: dict[Path | None, Resolved] = {}
+        self._folders: dict[Path, ConfigFile | None] = {}
 
     def config_for(self, directory: Path) -> ConfigFile | None:
         if self.overrides.isolated:
             return None
         if self._explicit is not None:
             return self._explicit
-        return find(Path(os.path.abspath(directory)))
+        return find(Path(os.path.abspath(directory)), self._folders)
 
     def for_config(self, config: ConfigFile | None) -> Resolved:
         key = config.path if config is not None else None

@@ -1,0 +1,74 @@
+"""A run over a project the way a team runs it: settings per file from pyproject.toml, only the files
+that changed (when asked), and the result cache. The CLI calls this; `run.run` stays the plain
+library entry point (one Settings for every file, no config lookup, no cache).
+
+    discover -> narrow to changed files -> group by nearest config (drop its excludes)
+             -> per group: cached results, the rest through engine.process_files -> one Outcome
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from migrate.codemod.files import discover
+from migrate.codemod.findings import FileResult
+from migrate.codemod.run import Outcome, run_warnings
+from migrate.config import Overrides, Resolved, Resolver
+from migrate.report.summary import summarize
+
+
+def catalog_rules(settings) -> Iterable[str]:
+    from migrate.codemod.engine import catalog_for
+
+    return catalog_for(settings).rules
+
+
+def resolver(overrides: Overrides) -> Resolver:
+    return Resolver(overrides, known_rules=catalog_rules)
+
+
+def run(
+    inputs: Iterable[str | Path],
+    overrides: Overrides,
+    *,
+    narrow: Callable[[list[Path]], list[Path]] | None = None,
+    use_cache: bool = True,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> Outcome:
+    from migrate.codemod.cache import Cache
+    from migrate.codemod.cache import process as cached_process
+    from migrate.codemod.engine import process_files
+
+    started = time.perf_counter()
+    configs = resolver(overrides)
+    base = configs.for_path(Path.cwd()).settings
+    warnings: list[str] = []
+    for warning in run_warnings(base):
+        warnings.append(warning)
+    paths = discover(inputs, base.include, base.exclude)
+    if narrow is not None:
+        paths = narrow(paths)
+    groups: dict[Path | None, tuple[Resolved, list[Path]]] = {}
+    for path in paths:
+        resolved = configs.for_path(path)
+        if resolved.excluded(path):
+            continue
+        key = resolved.config.path if resolved.config is not None else None
+        groups.setdefault(key, (resolved, []))[1].append(path)
+    results: dict[Path, FileResult] = {}
+    for resolved, group in groups.values():
+        for warning in run_warnings(resolved.settings):
+            if warning not in warnings:
+                warnings.append(warning)
+        if use_cache:
+            cache = Cache.open(resolved.settings, resolved.cache_dir)
+            batch = cached_process(group, resolved.settings, cache, on_result)
+            cache.save()
+        else:
+            batch = process_files(group, resolved.settings, on_result)
+        for result in batch:
+            results[result.path] = result
+    ordered = [results[p] for p in paths if p in results]
+    return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)
