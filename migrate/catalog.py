@@ -160,6 +160,9 @@ class PortData:
     exception_module: str
     exceptions: Mapping[str, str]
     manual: Mapping[str, tuple[str, ...]]
+    legacy_retry: Mapping[str, Mapping[str, Any]]
+    vertex_location_env: tuple[str, ...]
+    vertex_location_default: str
 
     def sdk_of(self, qualified: str) -> str | None:
         for sdk, modules in self.legacy_modules.items():
@@ -511,6 +514,9 @@ def _load_port(path: Path) -> PortData:
         exception_module=check.get(exceptions, "module", "exceptions", str),
         exceptions=dict(check.get(exceptions, "map", "exceptions", dict)),
         manual={rule: tuple(prefixes) for rule, prefixes in mapping("manual").items()},
+        legacy_retry={sdk: dict(check.mapping(v, f"legacy_retry.{sdk}")) for sdk, v in mapping("legacy_retry").items()},
+        vertex_location_env=tuple(check.get(mapping("vertex_location"), "env", "vertex_location", list)),
+        vertex_location_default=check.get(mapping("vertex_location"), "default", "vertex_location", str),
     )
 
 

@@ -37,6 +37,7 @@ class Context:
     replacements: dict[int, tuple[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]] = field(default_factory=dict)
     post_passes: list[Callable[[cst.Module], cst.Module]] = field(default_factory=list)
     _todos: dict[int, list[str]] = field(default_factory=dict)
+    _marker_text: str | None = None
 
     def tier_of(self, rule_id: str) -> str:
         return self.settings.tier_overrides.get(rule_id, self.catalog.rule(rule_id).tier)
@@ -63,6 +64,21 @@ class Context:
             self.replacements[id(node)] = (node, build)
         return applied
 
+    def _existing_markers(self) -> str:
+        if self._marker_text is None:
+            code = self.module.code
+            self._marker_text = "\n".join(line.strip() for line in code.splitlines() if line.strip().startswith(TODO_PREFIX))
+        return self._marker_text
+
+    def withdraw(self, node: cst.CSTNode) -> None:
+        """Take back an edit on this node (its site turned out to need a person): reported, not applied."""
+        if self.replacements.pop(id(node), None) is None:
+            return
+        self.findings = [
+            PendingFinding(f.rule, f.tier, f.node, f.message, f.before, f.after, False) if f.node is node else f
+            for f in self.findings
+        ]
+
     def todo(self, rule_id: str, statement: cst.CSTNode, anchor: cst.CSTNode, **values: object) -> None:
         """A manual-tier finding: the code stays, one stable TODO comment goes above its statement."""
         if not self.enabled(rule_id):
@@ -71,6 +87,9 @@ class Context:
         marker = todo_marker(rule_id, message)
         lines = self._todos.setdefault(id(statement), [])
         if marker in lines:
+            return
+        if marker in self._existing_markers():  # left by an earlier run (possibly in the module header)
+            self.findings.append(PendingFinding(rule_id, self.tier_of(rule_id), anchor, message, None, None, False))
             return
         lines.append(marker)
         self.findings.append(PendingFinding(rule_id, self.tier_of(rule_id), anchor, message, None, marker, True))

@@ -84,6 +84,7 @@ class ModuleFacts:
     names: list[tuple[cst.Name, Scope]] = field(default_factory=list)  # every Name read or written
     self_attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # `x.attr` on a plain name
     attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # every attribute access
+    tries: list[tuple[cst.Try, Scope]] = field(default_factory=list)
     statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(call) -> innermost statement
 
     def imported_modules(self) -> set[str]:
@@ -360,8 +361,9 @@ class _Collector:
             cst.MatchStar: self._match_name, cst.Call: self._call, cst.Expr: self._expr,
             cst.SimpleString: self._simple_string, cst.FormattedStringText: self._fstring_text,
             cst.Return: self._return, cst.Name: self._name, cst.Attribute: self._attribute, cst.Arg: self._arg,
-            cst.Param: self._param,
+            cst.Param: self._param, cst.Try: self._try,
         }  # fmt: skip
+        self.tries: list[tuple[cst.Try, Scope]] = []
         self.names: list[tuple[cst.Name, Scope]] = []
         self.self_attributes: list[tuple[cst.Attribute, Scope]] = []
         self.attributes: list[tuple[cst.Attribute, Scope]] = []
@@ -426,10 +428,10 @@ class _Collector:
         for alias in node.names:
             full = _dotted(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                frame.scope.bind(alias.asname.name.value, Binding("import", qualname=full))
+                frame.scope.bind(alias.asname.name.value, Binding("import", qualname=full, node=frame.statement))
             else:
                 top = full.split(".")[0]
-                frame.scope.bind(top, Binding("import", qualname=top))
+                frame.scope.bind(top, Binding("import", qualname=top, node=frame.statement))
         return True
 
     def _import_from(self, node: cst.ImportFrom, frame: _Frame, stack: list) -> bool:
@@ -441,7 +443,7 @@ class _Collector:
             name = _dotted(alias.name)
             asname = alias.asname
             bound = asname.name.value if asname is not None and isinstance(asname.name, cst.Name) else name
-            frame.scope.bind(bound, Binding("import", qualname=f"{module}.{name}" if module else name))
+            frame.scope.bind(bound, Binding("import", qualname=f"{module}.{name}" if module else name, node=frame.statement))
         return True
 
     def _assign_statement(self, node: cst.Assign, frame: _Frame, stack: list) -> bool:
@@ -531,6 +533,10 @@ class _Collector:
             self.statements[id(node)] = frame.statement
         return False
 
+    def _try(self, node: cst.Try, frame: _Frame, stack: list) -> bool:
+        self.tries.append((node, frame.scope))
+        return False
+
     def _return(self, node: cst.Return, frame: _Frame, stack: list) -> bool:
         scope = frame.scope
         while scope.kind == "comprehension" and scope.parent is not None:
@@ -614,5 +620,6 @@ def collect(module: cst.Module, aliases: Mapping[str, str] | None = None) -> Mod
         names=collector.names,
         self_attributes=collector.self_attributes,
         attributes=collector.attributes,
+        tries=collector.tries,
         statements=collector.statements,
     )

@@ -62,6 +62,7 @@ class CallFailed(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.throttled = throttled
+        self.recorded: tuple[float | None, int | None] | None = None  # replay: (latency_ms, attempts)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "http_status": self.http_status, "message": self.message}
@@ -717,8 +718,10 @@ class ReplayBackend(Backend):
         error = rec.get("error")
         if rec.get("status") == "error" or (error and rec.get("response") is None):
             error = error or {}
-            raise CallFailed(error.get("kind") or "http", error.get("message") or "recorded error",
-                             http_status=error.get("http_status"), retryable=False)
+            failure = CallFailed(error.get("kind") or "http", error.get("message") or "recorded error",
+                                 http_status=error.get("http_status"), retryable=False)
+            failure.recorded = (latency, attempts)  # replayed as recorded, not retried
+            raise failure
         raw = rec.get("response")
         if isinstance(raw, dict) and "raw" in raw and "finish_reason" in raw:  # a run folder's normalised record
             raw = raw["raw"]

@@ -125,7 +125,7 @@ class _progress_bar:
     def __call__(self, runner: object) -> None:
         stats = runner.stats  # type: ignore[attr-defined]
         limit = runner.limit.limit  # type: ignore[attr-defined]
-        total = stats.planned if stats.planned else None
+        total = max(stats.expected or 0, stats.planned) or None
         info = f"ok {stats.ok} err {stats.errors} retry {stats.retries} ${stats.cost_usd:.4f} conc {limit}"
         self.progress.update(self.task, completed=stats.done, total=total, info=info)
 

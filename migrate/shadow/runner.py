@@ -79,7 +79,7 @@ class Stats:
     cost_errors: int = 0
     abandoned: int = 0  # calls not made because the run stopped
     budget_waits: int = 0
-    limit: int = 0
+    expected: int | None = None  # calls this invocation should make (for progress), when known
 
 
 class BudgetExhausted(Exception):
@@ -414,7 +414,8 @@ class Runner:
             try:
                 outcome = await backend.generate(spec, stream=self.settings.stream, timeout=self.settings.timeout_s)
             except CallFailed as failure:
-                self._record(unit, arm.model, backend, started, None, t_dispatch, 1, None, failure)
+                latency, attempts = failure.recorded or (None, None)
+                self._record(unit, arm.model, backend, started, latency, t_dispatch, attempts or 1, None, failure)
                 return
             latency = outcome.latency_ms if outcome.latency_ms is not None else (time.perf_counter() - t0) * 1000
             self._record(unit, arm.model, backend, started, latency, t_dispatch,

@@ -334,6 +334,9 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
                 recorder = stack.enter_context(store.CallLog(options.record)).append
             runner = Runner(arms=arms, settings=settings, pricer=pricer, log=log, record=recorder)
             runner.budget.spent = spent
+            items = int(dataset_info.get("items") or 0)
+            per_prompt = 2 + (settings.noise_sample if settings.noise_floor else 0.0)
+            runner.stats.expected = max(0, round(items * settings.repeats * per_prompt) - len(done)) or None
             status = asyncio.run(_drive(runner, folder, done, progress, backends))
         stats = runner.stats
         run_entry.update(ended_at=store.now_iso(), status=status, calls=stats.done)

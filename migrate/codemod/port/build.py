@@ -7,7 +7,7 @@ import libcst as cst
 GENAI = "__flm_genai__"
 TYPES = "__flm_types__"
 ERRORS = "__flm_errors__"
-PLACEHOLDERS = (GENAI, TYPES, ERRORS)
+OS = "__flm_os__"
 
 
 class Unportable(Exception):

@@ -14,7 +14,7 @@ from typing import Callable
 import libcst as cst
 
 from migrate.codemod.context import Context
-from migrate.codemod.port.build import Path, Unportable, at, call, kw, string, types_attr
+from migrate.codemod.port.build import Path, Unportable, at, call, call_like, kw, string, types_attr
 from migrate.codemod.symbols import Path as QualifiedPath, Scope
 
 Builder = Callable[[cst.Call], cst.BaseExpression]
@@ -30,7 +30,16 @@ class ConfigRecipe:
     generation_keys: set[str] | None = field(default_factory=set)  # None: unknown (a spread)
     safety: list[tuple[str, str, str | None]] | None = None  # (category, threshold, method) when known
     has: set[str] = field(default_factory=set)  # which top-level groups were given
-    disable_afc: bool = False
+    declared_callables: bool = False  # Python functions in tools were turned into declarations
+    base: Builder | None = None  # a GenerationConfig object given by name: the config starts from a copy of it
+
+    def build(self, updated: cst.Call) -> cst.BaseExpression:
+        """The model's whole config: GenerateContentConfig(...), or a copy of a named config with the rest."""
+        if self.base is None:
+            return call_like(types_attr("GenerateContentConfig"), self.args(updated), updated)
+        entries = [cst.DictElement(string(arg.keyword.value), arg.value) for arg in self.args(updated) if arg.keyword is not None]
+        copy = cst.Attribute(value=self.base(updated), attr=cst.Name("model_copy"))
+        return call(copy, [kw("update", cst.Dict(_dict_elements(entries)))] if entries else [])
 
     def args(self, updated: cst.Call) -> list[cst.Arg]:
         out = []
@@ -40,9 +49,15 @@ class ConfigRecipe:
             if comma is not None:
                 arg = arg.with_changes(comma=comma(updated))
             out.append(arg)
-        if self.disable_afc:
-            out.append(kw("automatic_function_calling", call(types_attr("AutomaticFunctionCallingConfig"), [kw("disable", cst.Name("True"))])))
         return out
+
+
+def _dict_elements(elements: list[cst.DictElement]) -> list[cst.DictElement]:
+    out = []
+    for index, element in enumerate(elements):
+        comma = cst.MaybeSentinel.DEFAULT if index == len(elements) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        out.append(element.with_changes(comma=comma))
+    return out
 
 
 def _snake(key: str) -> str:
@@ -92,6 +107,14 @@ def add_generation(ctx: Context, recipe: ConfigRecipe, node: cst.BaseExpression,
         return
     if isinstance(node, cst.Name):
         definition, def_scope = ctx.facts.definition(node, scope)
+        if isinstance(definition, cst.Call) and (_legacy_name(ctx, definition.func, def_scope) or "").endswith("GenerationConfig"):
+            if any(a.keyword is None or a.keyword.value not in fields for a in definition.args):
+                raise Unportable(f"{node.value} has a field without a google-genai equivalent")
+            if recipe.base is not None or any(item[0] in fields for item in recipe.items):
+                raise Unportable("two generation configs to combine")
+            recipe.base = _path_builder(path)  # the definition itself becomes a GenerateContentConfig (FLM205)
+            recipe.generation_keys = {a.keyword.value for a in definition.args if a.keyword is not None}
+            return
         if isinstance(definition, cst.Dict) and def_scope.kind == "module":
             for element in definition.elements:
                 if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
@@ -216,13 +239,23 @@ def merge_safety(base: list[tuple[str, str, str | None]], override: list[tuple[s
     return list(merged.values())
 
 
-def add_safety(ctx: Context, recipe: ConfigRecipe, node: cst.BaseExpression, scope: Scope) -> None:
+def add_safety(ctx: Context, recipe: ConfigRecipe, node: cst.BaseExpression, scope: Scope, path: Path = ()) -> None:
     if isinstance(node, cst.Name) and node.value == "None":
         return
     entries = safety_entries(ctx, node, scope)
     recipe.safety = entries
     recipe.has.add("safety_settings")
-    recipe.items.append(("safety_settings", lambda updated, e=entries: safety_list(e), None))
+    if isinstance(node, cst.Name) and path and _all_setting_objects(ctx, node, scope):
+        recipe.items.append(("safety_settings", _path_builder(path), _arg_comma(path)))  # rewritten in place (FLM205)
+        return
+    recipe.items.append(("safety_settings", lambda updated, e=entries: safety_list(e), _arg_comma(path) if path else None))
+
+
+def _all_setting_objects(ctx: Context, node: cst.Name, scope: Scope) -> bool:
+    definition, def_scope = ctx.facts.definition(node, scope)
+    return isinstance(definition, (cst.List, cst.Tuple)) and all(
+        isinstance(e.value, cst.Call) and (_legacy_name(ctx, e.value.func, def_scope) or "").endswith("SafetySetting") for e in definition.elements
+    )
 
 
 # --------------------------------------------------------------------------- tools and the rest
@@ -242,14 +275,37 @@ def add_tools(ctx: Context, recipe: ConfigRecipe, node: cst.BaseExpression, path
         scope = def_scope
     if not isinstance(elements, (cst.List, cst.Tuple)):
         raise Unportable("tools are built at run time")
-    for element in elements.elements:
+    callables: list[int] = []
+    for index, element in enumerate(elements.elements):
         if isinstance(element.value, cst.Name):
             binding = ctx.facts.binding_of(element.value, scope)
             if binding is not None and binding.kind == "function":
-                recipe.disable_afc = True
+                callables.append(index)
         elif isinstance(element.value, cst.SimpleString):
             raise Unportable("a tool given by name inside a list")
-    recipe.items.append(("tools", _path_builder(path), _arg_comma(path)))
+    if not callables:
+        recipe.items.append(("tools", _path_builder(path), _arg_comma(path)))
+        return
+    if elements is not node:
+        raise Unportable("Python functions in a tools list defined elsewhere")
+    recipe.declared_callables = True
+    recipe.items.append(("tools", lambda updated: _declared(at(updated, path), callables), _arg_comma(path)))
+
+
+def _declared(tools: cst.BaseExpression, callables: list[int]) -> cst.BaseExpression:
+    """Python functions in tools -> one Tool of their declarations, as the legacy SDK sent them.
+
+    The legacy SDK declared the functions and never ran them (outside an AFC chat); a declaration
+    keeps exactly that: the same request, and google-genai has nothing to call automatically.
+    """
+    elements = list(tools.elements)  # type: ignore[attr-defined]
+    declarations = [
+        cst.Element(call(types_attr("FunctionDeclaration.from_callable_with_api_option"), [kw("callable", elements[i].value)]))
+        for i in callables
+    ]
+    tool = cst.Element(call(types_attr("Tool"), [kw("function_declarations", _list(declarations))]))
+    rest = [e for i, e in enumerate(elements) if i not in callables]
+    return _list([tool, *rest])
 
 
 def add_plain(recipe: ConfigRecipe, key: str, node: cst.BaseExpression, path: Path, new_key: str | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from migrate.codemod.context import Context
-from migrate.codemod.port.build import ERRORS, GENAI, TYPES
+from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES
 from migrate.codemod.symbols import _dotted, collect
 
 # placeholder -> (preferred name, fallback, import statement template)
@@ -13,8 +13,9 @@ _NEW_MODULES = {
     GENAI: ("genai", "google_genai", "from google import genai{alias}"),
     TYPES: ("types", "genai_types", "from google.genai import types{alias}"),
     ERRORS: ("errors", "genai_errors", "from google.genai import errors{alias}"),
+    OS: ("os", "_os", "import os{alias}"),
 }
-_QUALIFIED = {GENAI: "google.genai", TYPES: "google.genai.types", ERRORS: "google.genai.errors"}
+_QUALIFIED = {GENAI: "google.genai", TYPES: "google.genai.types", ERRORS: "google.genai.errors", OS: "os"}
 
 
 def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
@@ -25,7 +26,7 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
     bound = {name: bindings for name, bindings in collect(module).module_scope.bindings.items()}
     chosen: dict[str, str] = {}
     new_imports: list[cst.SimpleStatementLine] = []
-    for placeholder in (GENAI, TYPES, ERRORS):
+    for placeholder in (OS, GENAI, TYPES, ERRORS):
         if placeholder not in used:
             continue
         preferred, fallback, template = _NEW_MODULES[placeholder]
@@ -38,7 +39,25 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
         alias = "" if name == preferred else f" as {name}"
         new_imports.append(cst.parse_statement(template.format(alias=alias) + "\n"))  # type: ignore[arg-type]
     module = module.visit(_Rename(chosen))
-    return _insert(module, new_imports, first_removed)
+    return _insert(module, _combined(new_imports), first_removed)
+
+
+def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleStatementLine]:
+    """`from google.genai import types` and `... import errors` become one statement."""
+    merged: list[cst.SimpleStatementLine] = []
+    for statement in statements:
+        small = statement.body[0]
+        previous = merged[-1].body[0] if merged else None
+        if (
+            isinstance(small, cst.ImportFrom) and isinstance(previous, cst.ImportFrom)
+            and _dotted(small.module) == _dotted(previous.module) == "google.genai"  # type: ignore[arg-type]
+        ):
+            names = sorted([*previous.names, *small.names], key=lambda a: _dotted(a.name))  # type: ignore[misc]
+            names = [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in names[:-1]] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+            merged[-1] = merged[-1].with_changes(body=[previous.with_changes(names=names)])
+        else:
+            merged.append(statement)
+    return merged
 
 
 def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int, int]]:

@@ -17,7 +17,7 @@ import libcst as cst
 from migrate.codemod.context import Context, without_todos
 from migrate.codemod.modelref import parse_reference
 from migrate.codemod.port import config as cfg
-from migrate.codemod.port.build import GENAI, Unportable, at, call, call_like, dotted, keyword_value, kw, string, string_value, types_attr
+from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES, Unportable, at, call, call_like, dotted, keyword_value, kw, string, string_value, types_attr
 from migrate.codemod.symbols import Binding, Path, Scope, _SelfRef
 
 MODEL_METHODS = {"generate_content", "generate_content_async", "count_tokens", "count_tokens_async", "start_chat"}
@@ -60,11 +60,13 @@ class Chat:
 class Client:
     expression: str  # "client" or "self.client"
     class_scope: Scope | None  # set when the client lives on `self`
+    function_scope: Scope | None = None  # set when the client is a local of the function that configured
 
 
 def run(ctx: Context) -> None:
     port = ctx.catalog.port
-    if not any(port.sdk_of(name) for name in ctx.facts.imported_modules()):
+    names = [*ctx.facts.imported_modules(), *ctx.facts.star_imports]
+    if not any(port.sdk_of(name) or name == "vertexai" for name in names):
         _manual_only(ctx)
         return
     _Port(ctx).run()
@@ -97,6 +99,9 @@ class _Port:
         self.chats: dict[int, Chat] = {}
         self.clients: dict[str, Client] = {}  # sdk -> client
         self.client_name = getattr(ctx.settings, "client_name", "client") or "client"
+        self.dry_run = False  # while validating, every site gets a stand-in client
+        self.embeddings: list[tuple[cst.Call, Scope]] = []
+        self.histories: dict[int, list[cst.Attribute]] = {}  # id(chat creation) -> `chat.history` nodes
 
     # ------------------------------------------------------------------ planning
 
@@ -107,14 +112,20 @@ class _Port:
             value = self.facts.resolve(call_node.func, scope)
             if isinstance(value, Path) and value.name in self.port.model_classes:
                 self.models[id(call_node)] = self._model_object(call_node, scope, value.name)
+            elif isinstance(value, Path) and value.name == "google.generativeai.embed_content":
+                self.embeddings.append((call_node, scope))
         self._flag_unfollowable()
         for call_node, scope in self.facts.calls:
             self._attach_use(call_node, scope)
         self._check_references()
+        self._validate()
         self._plan_clients()
         for model in self.models.values():
             self._apply_model(model)
+        for call_node, scope in self.embeddings:
+            self._port_embedding(call_node, scope)
         self._rewrite_legacy_types()
+        self._rewrite_exceptions()
         if self.ctx.replacements:
             from migrate.codemod.port.imports import fix_imports
 
@@ -170,7 +181,7 @@ class _Port:
             if key == "generation_config":
                 cfg.add_generation(self.ctx, recipe, arg.value, path, scope)
             elif key == "safety_settings":
-                cfg.add_safety(self.ctx, recipe, arg.value, scope)
+                cfg.add_safety(self.ctx, recipe, arg.value, scope, path)
             elif key == "tools":
                 cfg.add_tools(self.ctx, recipe, arg.value, path, scope)
             else:
@@ -181,7 +192,7 @@ class _Port:
     def _flag_unfollowable(self) -> None:
         for module in self.facts.star_imports:
             if self.port.sdk_of(module):
-                self._todo_at_imports(f"star import from {module}: names cannot be followed; import them by name")
+                self._todo_at_imports(f"star import from {module}: names cannot be followed; import them by name", star=module)
         for call_node, scope in self.facts.calls:
             if isinstance(call_node.func, cst.Name) and call_node.func.value == "getattr" and call_node.args:
                 target = self.facts.resolve(call_node.args[0].value, scope)
@@ -190,7 +201,12 @@ class _Port:
                     if statement is not None:
                         self.ctx.todo("FLM220", statement, call_node, reason=f"getattr on {target.name}: the attribute is chosen at run time")
 
-    def _todo_at_imports(self, reason: str) -> None:
+        for name, bindings in self.facts.module_scope.bindings.items():
+            imports = [b for b in bindings if b.kind == "import" and b.qualname and (self.port.sdk_of(b.qualname) or b.qualname == "vertexai")]
+            if imports and len(imports) != len(bindings) and imports[0].node is not None:
+                self.ctx.todo("FLM220", imports[0].node, imports[0].node, reason=f"the SDK name {name!r} is rebound in this module: calls through it cannot be followed")
+
+    def _todo_at_imports(self, reason: str, star: str | None = None) -> None:
         for statement in self._legacy_import_statements():
             self.ctx.todo("FLM220", statement, statement, reason=reason)
             return
@@ -237,10 +253,16 @@ class _Port:
                 for reference in self.facts.references(binding):
                     if id(reference) not in allowed and not self._is_target(reference, binding):
                         model.problem = model.problem or f"the model object {label} is used where the tool cannot follow it"
+        history_of = {id(a.value): a for a, _ in self.facts.attributes if a.attr.value == "history"}
         for chat in self.chats.values():
             if chat.model.problem:
                 chat.problem = chat.model.problem
             allowed = {id(use.func.value) for use, _, _ in chat.uses if isinstance(use.func, cst.Attribute)}  # type: ignore[union-attr]
+            for binding, _ in self._bindings_holding(chat.creation, chat.scope):
+                for reference in self.facts.references(binding):
+                    if id(reference) in history_of:
+                        allowed.add(id(reference))
+                        self.histories.setdefault(id(chat.creation), []).append(history_of[id(reference)])
             for binding, label in self._bindings_holding(chat.creation, chat.scope):
                 for reference in self.facts.references(binding):
                     if id(reference) not in allowed and not self._is_target(reference, binding):
@@ -284,10 +306,34 @@ class _Port:
                         return True
         return False
 
+    def _validate(self) -> None:
+        """Plan every site once with a stand-in client: a model with any unportable site is left alone."""
+        self.dry_run = True
+        try:
+            for model in self.models.values():
+                if model.problem is None and model.uses:
+                    self._plans(model)
+        finally:
+            self.dry_run = False
+
+    def _plans(self, model: ModelObject) -> list:
+        plans = []
+        try:
+            for use, scope, method in model.uses:
+                plans.append((use, self._plan_use(model, use, scope, method)))
+            for chat in (c for c in self.chats.values() if c.model is model):
+                for use, scope, method in chat.uses:
+                    plans.append((use, self._plan_chat_use(chat, use, method)))
+        except Unportable as exc:
+            model.problem = str(exc)
+        return plans
+
     # ------------------------------------------------------------------ clients
 
     def _plan_clients(self) -> None:
         sdks = {m.sdk for m in self.models.values() if m.problem is None and m.uses}
+        if self.embeddings:
+            sdks.add("google-generativeai")
         for sdk in sorted(sdks):
             name = self.client_name if len(sdks) == 1 or sdk == "google-generativeai" else f"vertex_{self.client_name}"
             self.clients[sdk] = self._place_client(sdk, name)
@@ -307,25 +353,28 @@ class _Port:
         statement = self.facts.statements.get(id(call_node))
         args = self._client_args(call_node, sdk)
         method_class = self._method_class(scope)
+        function_scope = None
         if scope.kind == "module":
             target = free
         elif method_class is not None:
             target = f"self.{name}"
         else:
-            raise_site = statement
-            for model in self.models.values():
-                if model.sdk == sdk and model.problem is None:
-                    model.problem = "the SDK is configured inside a function: create a genai.Client there and pass it on"
-            if raise_site is not None:
-                self.ctx.todo("FLM224", raise_site, call_node, reason="configure()/init() inside a function: create a google-genai client and pass it to the calls")
-            return Client(free, None)
+            target, function_scope = free, scope  # a local client: every call must be inside this function
+        placed = Client(target, method_class, function_scope)
+        for model in self.models.values():
+            if model.sdk == sdk and model.problem is None:
+                try:
+                    for use, use_scope, _ in model.uses:
+                        self._reach(placed, use_scope)
+                except Unportable as exc:
+                    model.problem = str(exc)
         if args is None:
             for model in self.models.values():
                 if model.sdk == sdk and model.problem is None:
                     model.problem = "the SDK configuration has arguments without a google-genai equivalent"
             if statement is not None:
                 self.ctx.todo("FLM224", statement, call_node, reason="configuration arguments without a google-genai equivalent")
-            return Client(target, method_class)
+            return placed
         old = "genai.configure(...)" if sdk == "google-generativeai" else "vertexai.init(...)"
         new = f"{target} = genai.Client(...)"
         keep_init = sdk == "vertexai" and any(a.keyword is not None and a.keyword.value not in CLIENT_KEYS[sdk] for a in call_node.args)
@@ -333,12 +382,14 @@ class _Port:
         assign = cst.Assign(targets=[cst.AssignTarget(dotted(target))], value=expression)
         expr_statement = self._expression_statement(call_node, statement)
         if expr_statement is None:
-            return Client(target, method_class)
+            return placed
+        if not any(m.sdk == sdk and m.problem is None for m in self.models.values()) and not (self.embeddings and sdk == "google-generativeai"):
+            return placed  # every model of this SDK stays legacy: so does its configuration
         if keep_init:
             self.ctx.replace("FLM202", statement, lambda n: cst.FlattenSentinel([n, cst.SimpleStatementLine([assign])]), before=old, after=new, old=old, new=new)
         else:
             self.ctx.replace("FLM202", expr_statement, lambda n: assign, before=old, after=new, old=old, new=new)
-        return Client(target, method_class)
+        return placed
 
     def _expression_statement(self, call_node: cst.Call, statement: cst.CSTNode | None) -> cst.Expr | None:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -386,12 +437,28 @@ class _Port:
                 continue  # other vertexai.init settings stay with vertexai.init, kept in place
             else:
                 return None
+        if sdk == "vertexai" and not any(a.keyword.value == "location" for a in node.args if a.keyword is not None):
+            args.append(kw("location", self._legacy_location()))
         options = [kw("base_url", base_url)] if base_url is not None else []
         if headers is not None:
             options.append(kw("headers", headers))
+        options += self._legacy_retry(sdk)
         if options:
             args.append(kw("http_options", call(types_attr("HttpOptions"), options)))
         return args
+
+    def _legacy_retry(self, sdk: str) -> list[cst.Arg]:
+        """The legacy client's default retry policy, which google-genai does not have by default."""
+        policy = self.port.legacy_retry.get(sdk)
+        if not policy:
+            return []
+        fields = ", ".join(f"{key}={value!r}" for key, value in policy.items())
+        return [kw("retry_options", cst.parse_expression(f"{TYPES}.HttpRetryOptions({fields})"))]
+
+    def _legacy_location(self) -> cst.BaseExpression:
+        """Where legacy vertexai found its region when init() did not name one."""
+        lookups = " or ".join(f'{OS}.environ.get("{name}")' for name in self.port.vertex_location_env)
+        return cst.parse_expression(f'{lookups} or "{self.port.vertex_location_default}"')
 
     def _free_name(self, name: str) -> str:
         taken = set(self.facts.module_scope.bindings)
@@ -419,44 +486,37 @@ class _Port:
             return
         if name in self.facts.module_scope.bindings:
             return  # reusing the module's own google-genai client
-        args = [kw("vertexai", cst.Name("True"))] if sdk == "vertexai" else []
-        client = cst.SimpleStatementLine([cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call(dotted(f"{GENAI}.Client"), args))])
+        args = [kw("vertexai", cst.Name("True")), kw("location", self._legacy_location())] if sdk == "vertexai" else []
+        retry = self._legacy_retry(sdk)
+        if retry:
+            args.append(kw("http_options", call(types_attr("HttpOptions"), retry)))
+        client = cst.SimpleStatementLine(
+            [cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call(dotted(f"{GENAI}.Client"), args))],
+            leading_lines=[cst.EmptyLine()],
+        )
         before = "(no configure call)"
-        after = f"{name} = genai.Client({'vertexai=True' if args else ''})"
+        after = f"{name} = genai.Client(...)"
         self.ctx.replace("FLM202", anchor, lambda n: cst.FlattenSentinel([n, client]), before=before, after=after, old="the environment", new=after)
 
     # ------------------------------------------------------------------ rewriting
 
     def _apply_model(self, model: ModelObject) -> None:
-        if not model.uses:
+        if not model.uses and model.problem is None:
             return  # a model object that is never called here: leave it (and its import) alone
         if model.problem is None and model.sdk not in self.clients:
             model.problem = "no client could be placed for this module"
-        plans = []
-        if model.problem is None:
-            for use, scope, method in model.uses:
-                try:
-                    plans.append((use, self._plan_use(model, use, scope, method)))
-                except Unportable as exc:
-                    model.problem = str(exc)
-                    break
-        if model.problem is None:
-            for chat in (c for c in self.chats.values() if c.model is model):
-                for use, scope, method in chat.uses:
-                    try:
-                        plans.append((use, self._plan_chat_use(chat, use, method)))
-                    except Unportable as exc:
-                        model.problem = str(exc)
-                        break
+        plans = self._plans(model) if model.problem is None else []
         if model.problem is not None:
             statement = self.facts.statements.get(id(model.constructor))
+            for arg in model.constructor.args:
+                self.ctx.withdraw(arg.value)  # a site left for a person keeps its model too
             if statement is not None:
                 self.ctx.todo("FLM220" if "follow" in model.problem else "FLM224", statement, model.constructor, reason=model.problem)
             return
         recipe = model.recipe
         self.ctx.replace(
             "FLM203", model.constructor,
-            lambda updated: call_like(types_attr("GenerateContentConfig"), recipe.args(updated), updated),  # type: ignore[arg-type]
+            recipe.build,  # type: ignore[arg-type]
             before=f"{model.class_name}(...)", after="types.GenerateContentConfig(...)",
             old=model.class_name, model=model.model_id,
         )  # fmt: skip
@@ -467,9 +527,27 @@ class _Port:
             if plan is not None:
                 build, old, new, rule = plan
                 self.ctx.replace(rule, use, build, before=old, after=new, old=old, new=new)
+        for chat in (c for c in self.chats.values() if c.model is model):
+            for attribute in self.histories.get(id(chat.creation), []):
+                self.ctx.replace(
+                    "FLM201", attribute, lambda n: call(cst.Attribute(value=n.value, attr=cst.Name("get_history")), []),  # type: ignore[attr-defined]
+                    before="chat.history", after="chat.get_history()", old="chat.history", new="chat.get_history()",
+                )  # fmt: skip
 
     def _client_for(self, model: ModelObject, scope: Scope) -> cst.BaseExpression:
-        client = self.clients[model.sdk]
+        if self.dry_run:
+            return cst.Name("client")
+        return self._reach(self.clients[model.sdk], scope)
+
+    def _reach(self, client: Client, scope: Scope) -> cst.BaseExpression:
+        """The expression that reaches the client from `scope`, or Unportable when it is out of reach."""
+        if client.function_scope is not None:
+            current: Scope | None = scope
+            while current is not None and current is not client.function_scope:
+                current = current.parent
+            if current is None:
+                raise Unportable("the SDK is configured inside a function but called outside it: pass a google-genai client")
+            return cst.Name(client.expression)
         if client.class_scope is None:
             name = client.expression
             found = self.facts.lookup(name, scope)
@@ -518,9 +596,15 @@ class _Port:
         namespace = "aio.models" if is_async else "models"
         model_node = model.model
 
+        self._text_parts(use.args[contents_index].value, scope)
+        text_parts = _has_bare_parts(use.args[contents_index].value)
+
         def build(updated: cst.Call) -> cst.BaseExpression:
             receiver = updated.func.value  # type: ignore[attr-defined]
-            new_args = [kw("model", model_node), kw("contents", updated.args[contents_index].value)]
+            contents = updated.args[contents_index].value
+            if text_parts:
+                contents = contents.visit(_TextParts())
+            new_args = [kw("model", model_node), kw("contents", contents)]
             if base == "generate_content":
                 config_expr = receiver
                 if overrides or timeout:
@@ -562,7 +646,7 @@ class _Port:
                 cfg.add_plain(call_recipe, key, arg.value, path)
         if not call_recipe.items:
             return None
-        if any(item[0] == "**" for item in call_recipe.items):
+        if call_recipe.base is not None or any(item[0] == "**" for item in call_recipe.items):
             raise Unportable("a per-call generation_config given by name (merge keys unknown)")
         replaced_generation: set[str] = set()
         if model.sdk == "vertexai" and "generation_config" in call_recipe.has:
@@ -574,8 +658,7 @@ class _Port:
             safety = call_recipe.safety
             if model.sdk == "google-generativeai" and model.recipe.safety:
                 safety = cfg.merge_safety(model.recipe.safety, call_recipe.safety)
-        if call_recipe.disable_afc and not model.recipe.disable_afc:
-            raise Unportable("per-call Python tools on a model without them: AFC would need a config change")
+
 
         def build(updated: cst.Call) -> list[cst.DictElement]:
             elements = [cst.DictElement(string(key), cst.Name("None")) for key in sorted(replaced_generation)]
@@ -588,6 +671,92 @@ class _Port:
 
         return build
 
+    def _text_parts(self, node: cst.BaseExpression, scope: Scope) -> None:
+        """Contents given by name: the list literal it is bound to gets {"text": ...} parts in place."""
+        if self.dry_run or not isinstance(node, cst.Name):
+            return
+        definition, _ = self.facts.definition(node, scope)
+        if _has_bare_parts(definition) and id(definition) not in self.ctx.replacements:
+            self.ctx.replacements[id(definition)] = (definition, lambda n: n.visit(_TextParts()))
+
+    def _port_embedding(self, node: cst.Call, scope: Scope) -> None:
+        """genai.embed_content(...) -> a dict of the legacy shape around client.models.embed_content(...)."""
+        statement = self.facts.statements.get(id(node))
+        try:
+            client = self._reach(self.clients["google-generativeai"], scope) if "google-generativeai" in self.clients else None
+            if client is None:
+                raise Unportable("no client could be placed for this module")
+            names = ["model", "content", "task_type", "title", "output_dimensionality"]
+            args: dict[str, cst.BaseExpression] = {}
+            for index, arg in enumerate(node.args):
+                key = arg.keyword.value if arg.keyword else (names[index] if index < len(names) and not arg.star else None)
+                if key not in names:
+                    raise Unportable(f"embed_content argument {key!r} has no google-genai equivalent")
+                args[key] = arg.value
+            content = args.get("content")
+            definition = self.facts.definition(content, scope)[0] if content is not None else None
+            if isinstance(definition, (cst.List, cst.Tuple, cst.ListComp)):
+                batch = True
+            elif isinstance(definition, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+                batch = False
+            else:
+                raise Unportable("embed_content content that may be one text or many: the result shape differs")
+            task = args.get("task_type")
+            if task is not None and string_value(task) is None:
+                raise Unportable("embed_content task_type chosen at run time")
+        except Unportable as exc:
+            if statement is not None:
+                self.ctx.todo("FLM224", statement, node, reason=str(exc))
+            return
+        code = cst.Module([]).code_for_node
+        client_code = code(client)
+
+        def build(updated: cst.Call) -> cst.BaseExpression:
+            values = {}
+            for index, arg in enumerate(updated.args):
+                key = arg.keyword.value if arg.keyword else names[index]
+                values[key] = code(arg.value)
+            options = []
+            if "task_type" in values:
+                options.append(f'task_type="{str(string_value(args["task_type"])).upper()}"')
+            options += [f"{k}={values[k]}" for k in ("title", "output_dimensionality") if k in values]
+            config = f", config={TYPES}.EmbedContentConfig({', '.join(options)})" if options else ""
+            embed = f"{client_code}.models.embed_content(model={values['model']}, contents={values['content']}{config})"
+            vectors = f"[e.values for e in {embed}.embeddings]" if batch else f"{embed}.embeddings[0].values"
+            return cst.parse_expression(f'{{"embedding": {vectors}}}')
+
+        self.ctx.replace("FLM207", node, build, before="genai.embed_content(...)", after="client.models.embed_content(...)",
+                         old="genai.embed_content(...)", new="client.models.embed_content(...)")  # fmt: skip
+
+    def _rewrite_exceptions(self) -> None:
+        """`except google.api_core.exceptions.X` around a ported call -> `except errors.Y`."""
+        ported = {id(node) for node, _ in self.ctx.replacements.values() if isinstance(node, cst.Call)}
+        if not ported:
+            return
+        module = self.port.exception_module + "."
+        for try_node, scope in self.facts.tries:
+            calls = _CallIds()
+            try_node.body.visit(calls)
+            if not calls.ids & ported:
+                continue
+            for handler in try_node.handlers:
+                if handler.type is None:
+                    continue
+                targets = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+                mapped: list[str | None] = []
+                olds: list[str] = []
+                for target in targets:
+                    value = self.facts.resolve(target, scope)
+                    old = value.name[len(module):] if isinstance(value, Path) and value.name.startswith(module) else None
+                    mapped.append(self.port.exceptions.get(old) if old else None)
+                    if mapped[-1] and old:
+                        olds.append(old)
+                if not any(mapped):
+                    continue
+                new = ", ".join(sorted({m for m in mapped if m}))
+                self.ctx.replace("FLM206", handler.type, lambda n, m=mapped: _mapped_exceptions(n, m),
+                                 before=", ".join(olds), after=new, old=", ".join(olds), new=new)  # fmt: skip
+
     def _plan_start_chat(self, model: ModelObject, use: cst.Call, scope: Scope, client: cst.BaseExpression):
         chat = self.chats[id(use)]
         args = {a.keyword.value if a.keyword else None: (i, a) for i, a in enumerate(use.args)}
@@ -597,6 +766,8 @@ class _Port:
         if afc is not None and not (isinstance(afc[1].value, cst.Name) and afc[1].value.value in ("True", "False")):
             raise Unportable("enable_automatic_function_calling chosen at run time")
         enable_afc = afc is not None and afc[1].value.value == "True"  # type: ignore[union-attr]
+        if enable_afc and model.recipe.declared_callables:
+            raise Unportable("a chat with automatic function calling on a model whose tools are declared for other calls")
         history = args.get("history")
         history_builder = self._history(history[1].value, (("arg", history[0]),)) if history else None
         namespace = "aio.chats" if chat.is_async else "chats"
@@ -605,9 +776,6 @@ class _Port:
         def build(updated: cst.Call) -> cst.BaseExpression:
             receiver = updated.func.value  # type: ignore[attr-defined]
             config_expr = receiver
-            if enable_afc and model.recipe.disable_afc:
-                afc_on = call(types_attr("AutomaticFunctionCallingConfig"), [kw("disable", cst.Name("False"))])
-                config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict([cst.DictElement(string("automatic_function_calling"), afc_on)]))])
             new_args = [kw("model", model_node), kw("config", config_expr)]
             if history_builder is not None:
                 new_args.append(kw("history", history_builder(updated)))
@@ -638,7 +806,12 @@ class _Port:
             stream = value.value == "True"
         message_index = args[None][0] if None in args else args["content"][0]
         verb = "send_message_stream" if stream else "send_message"
-        if not stream and "content" not in args:
+        if stream and not self.ctx.settings.unsafe and (len(chat.uses) > 1 or self.histories.get(id(chat.creation))):
+            raise Unportable(
+                "google-genai keeps a streamed chat reply as one history entry per chunk, so later turns "
+                "differ: rerun with --unsafe to accept"
+            )
+        if not stream and "content" not in args and method == "send_message":
             return None  # the same call in google-genai
 
         def build(updated: cst.Call) -> cst.BaseExpression:
@@ -793,6 +966,45 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def _mapped_exceptions(node: cst.BaseExpression, mapped: list[str | None]) -> cst.BaseExpression:
+    """The handler's type with legacy classes replaced; classes that collapse into one appear once."""
+    if not isinstance(node, cst.Tuple):
+        return dotted(f"{ERRORS}.{mapped[0]}")
+    elements, seen = [], set()
+    for element, new in zip(node.elements, mapped):
+        if new is None:
+            elements.append(element)
+        elif new not in seen:
+            seen.add(new)
+            elements.append(element.with_changes(value=dotted(f"{ERRORS}.{new}")))
+    if len(elements) == 1:
+        return elements[0].value
+    elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(elements=elements)
+
+
+class _CallIds(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.ids.add(id(node))
+
+
+def _has_bare_parts(node: cst.BaseExpression | None) -> bool:
+    """A list of content dicts whose `parts` hold plain strings (legacy allowed them)."""
+    if not isinstance(node, cst.List):
+        return False
+    for element in node.elements:
+        if isinstance(element.value, cst.Dict):
+            for item in element.value.elements:
+                if isinstance(item, cst.DictElement) and string_value(item.key) == "parts" and isinstance(item.value, cst.List):
+                    if any(isinstance(p.value, cst.SimpleString) for p in item.value.elements):
+                        return True
+    return False
 
 
 class _TextParts(cst.CSTTransformer):
