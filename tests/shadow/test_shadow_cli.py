@@ -51,6 +51,7 @@ def test_summary_json(example_run):
     assert lat["candidate"]["p50_ms"] < lat["primary"]["p50_ms"] <= lat["primary"]["p95_ms"] <= lat["primary"]["p99_ms"]
     assert data["reliability"]["candidate"]["errors"] == 1
     assert data["reliability"]["candidate"]["error_kinds"] == {"http 503": 1}
+    assert data["reliability"]["candidate"]["retries"] == 1 + 1 + 5  # two 429s, one 503 given up after 6 attempts
     assert data["finish_reasons"]["candidate"].get("SAFETY") == 1
     parity = data["parity"]
     assert parity["noise_vs_primary"]["normalised"] > parity["candidate_vs_primary"]["normalised"]
