@@ -46,7 +46,7 @@ def test_hooks_file_shape():
         assert pattern.search(name), name
     for name in ("README.md", "data.json", "requirements/notes.md"):
         assert not pattern.search(name), name
-    assert all(h["language"] == "python" and h["require_serial"] is False for h in hooks.values())
+    assert all(h["language"] == "python" and h["require_serial"] is True for h in hooks.values())
 
 
 @pytest.mark.slow

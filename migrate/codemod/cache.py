@@ -5,7 +5,9 @@ fingerprint: the tool version, the code and rule data that produce results, and 
 settings for that file (today's date included: lifecycle findings depend on it). Like git's index,
 a file whose size and modification time are unchanged since an entry was written - and which was
 not modified within two seconds of that write ("racily clean") - is trusted without being re-read;
-a "changed" result is always re-read and re-hashed, since fixing needs its bytes.
+a "changed" result is always re-read and re-hashed, since fixing needs its bytes. A file without
+candidate bytes is stored without a hash: when its stat changes it is simply prefiltered again,
+which costs no more than hashing it would.
 
 Where: `.flm_cache/` at the project root (the folder of the pyproject.toml that configures the run,
 else the git work tree, else the current folder), or `cache-dir` in the config, or $FLM_CACHE_DIR.
@@ -164,7 +166,7 @@ class Cache:
                 data = handle.read()
         except OSError:
             return None, None
-        if entry is not None and entry[2] == _digest(data):
+        if entry is not None and entry[2] and entry[2] == _digest(data):
             hit = self._hit(path, entry, data)
             if hit is not None:
                 if (entry[0], entry[1]) != (stat.st_size, stat.st_mtime_ns):
@@ -195,7 +197,10 @@ class Cache:
             return  # the file changed while we worked: do not record a result for bytes we did not see
         if result.changed and result.old_bytes != data:
             return
-        self.entries[key] = [stat.st_size, stat.st_mtime_ns, _digest(data), _encode(result)]
+        # A file without candidate bytes is re-checked as cheaply as it would be re-hashed: keep no hash,
+        # so it is trusted on an unchanged stat and otherwise simply prefiltered again.
+        digest = "" if result.status == "not-candidate" else _digest(data)
+        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest, _encode(result)]
         self.dirty = True
 
     def save(self) -> None:
