@@ -358,10 +358,8 @@ def _root(
 
 
 def _mount_subcommands() -> None:
-    try:
-        from migrate.shadow.cli import app as shadow_app
-    except ImportError:  # the shadow runner is optional while it is being built
-        return
+    from migrate.shadow.cli import app as shadow_app
+
     app.add_typer(shadow_app, name="shadow", help="Shadow-compare Pro and Flash-Lite on your prompts.")
 
 

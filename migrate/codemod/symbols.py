@@ -297,11 +297,11 @@ def _subscript_key(expr: cst.Subscript) -> str | None:
     return None
 
 
-def _dotted(node: cst.BaseExpression) -> str:
+def dotted_name(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
+        return f"{dotted_name(node.value)}.{node.attr.value}"
     return ""
 
 
@@ -396,7 +396,7 @@ class _Collector:
         scope = Scope("function", enclosing)
         enclosing.bind(node.name.value, Binding("function", scope=scope, node=node))
         params = [*node.params.posonly_params, *node.params.params]
-        is_static = any(_dotted(d.decorator) == "staticmethod" for d in node.decorators)
+        is_static = any(dotted_name(d.decorator) == "staticmethod" for d in node.decorators)
         self_name = params[0].name.value if enclosing.kind == "class" and params and not is_static else None
         for param in _all_params(node.params):
             self_of = enclosing if param.name.value == self_name else None
@@ -426,7 +426,7 @@ class _Collector:
     # -- bindings (children are walked as usual)
     def _import(self, node: cst.Import, frame: _Frame, stack: list) -> bool:
         for alias in node.names:
-            full = _dotted(alias.name)
+            full = dotted_name(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 frame.scope.bind(alias.asname.name.value, Binding("import", qualname=full, node=frame.statement))
             else:
@@ -435,12 +435,12 @@ class _Collector:
         return True
 
     def _import_from(self, node: cst.ImportFrom, frame: _Frame, stack: list) -> bool:
-        module = "." * len(node.relative) + (_dotted(node.module) if node.module is not None else "")
+        module = "." * len(node.relative) + (dotted_name(node.module) if node.module is not None else "")
         if isinstance(node.names, cst.ImportStar):
             self.star_imports.append(module)
             return True
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted_name(alias.name)
             asname = alias.asname
             bound = asname.name.value if asname is not None and isinstance(asname.name, cst.Name) else name
             frame.scope.bind(bound, Binding("import", qualname=f"{module}.{name}" if module else name, node=frame.statement))

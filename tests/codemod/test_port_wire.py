@@ -29,6 +29,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -264,17 +266,21 @@ def test_port_is_wire_equivalent(originals, migrations, migrated_runs, name):
     before = originals[name].check()
     assert before.requests
     assert name in migrated_runs, f"the migrated program does not parse:\n{m.new_source}"
-    after = migrated_runs[name]
-    embeds = [r for r in before.requests if r.verb in EMBED_VERBS]
     try:
-        assert_migration_equivalent(before, after, target_model=None if embeds else TARGET)
-        if embeds:  # embedding models are not swapped; everything else goes to the target
-            for i, (a, b) in enumerate(zip(before.requests, after.requests)):
-                want = a.model if a.verb in EMBED_VERBS else TARGET
-                assert (b.model or "").removeprefix("models/") == (want or "").removeprefix("models/"), \
-                    f"request #{i} ({b.verb}) uses {b.model!r}, expected {want!r}"
+        assert_port_equivalent(before, migrated_runs[name])
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- migrated source ---\n{m.new_source}") from None
+
+
+def assert_port_equivalent(before: ProgramRun, after: ProgramRun) -> None:
+    """Same stdout and requests; every request goes to the target except embeddings, which keep their model."""
+    embeds = [r for r in before.requests if r.verb in EMBED_VERBS]
+    assert_migration_equivalent(before, after, target_model=None if embeds else TARGET)
+    if embeds:
+        for i, (a, b) in enumerate(zip(before.requests, after.requests)):
+            want = a.model if a.verb in EMBED_VERBS else TARGET
+            assert (b.model or "").removeprefix("models/") == (want or "").removeprefix("models/"), \
+                f"request #{i} ({b.verb}) uses {b.model!r}, expected {want!r}"
 
 
 @pytest.mark.parametrize("name", WIRE)
@@ -308,3 +314,42 @@ def test_flagged_program_is_left_alone_with_a_todo(migrations, name):
     assert "# TODO(flm " in output, "a manual finding must leave a TODO comment in the code"
     if r.changed:
         assert not m.again.changed, f"a second run changes it again:\n{m.again.new_bytes.decode()}"
+
+
+# --------------------------------------------------------------------------------------------
+# google-genai 3.x: google-cloud-aiplatform pins google-genai<3, so this environment has 2.x; the
+# migrated programs must run on both. A side virtualenv with google-genai>=3 is built once.
+
+GENAI3_VENV = Path(__file__).resolve().parents[2] / ".venv-genai3"
+
+
+@pytest.fixture(scope="module")
+def genai3_python() -> str:
+    python = GENAI3_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import google.genai as g, sys; sys.exit(int(g.__version__.split('.')[0]) < 3)"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(GENAI3_VENV)], check=True, capture_output=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "google-genai>=3"], capture_output=True, text=True)
+        assert done.returncode == 0, f"could not install google-genai>=3 into {GENAI3_VENV}:\n{done.stderr[-2000:]}"
+    assert subprocess.run(probe, capture_output=True).returncode == 0, "the side virtualenv does not have google-genai 3.x"
+    return str(python)
+
+
+@pytest.fixture(scope="module")
+def migrated_runs_genai3(migrations, genai3_python, tmp_path_factory) -> dict[str, ProgramRun]:
+    folder = tmp_path_factory.mktemp("port-migrated-genai3")
+    items = []
+    for name in WIRE:
+        source = migrations[name].new_source
+        if source is not None and BY_NAME[name].runs:
+            path = folder / name
+            path.write_text(source, encoding="utf-8")
+            items.append((BY_NAME[name], str(path)))
+    runs = run_programs([(src, prog.setup(), prog.env) for prog, src in items], python=genai3_python)
+    return {prog.name: run for (prog, _), run in zip(items, runs)}
+
+
+@pytest.mark.parametrize("name", [n for n in WIRE if BY_NAME[n].runs])
+def test_port_is_wire_equivalent_on_genai_3(name, originals, migrated_runs_genai3):
+    assert name in migrated_runs_genai3, f"{name}: no migrated program to run"
+    assert_port_equivalent(originals[name].check(), migrated_runs_genai3[name])

@@ -6,7 +6,7 @@ import libcst as cst
 
 from migrate.codemod.context import Context
 from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES
-from migrate.codemod.symbols import _dotted, collect
+from migrate.codemod.symbols import collect, dotted_name
 
 # placeholder -> (preferred name, fallback, import statement template)
 _NEW_MODULES = {
@@ -50,9 +50,9 @@ def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleState
         previous = merged[-1].body[0] if merged else None
         if (
             isinstance(small, cst.ImportFrom) and isinstance(previous, cst.ImportFrom)
-            and _dotted(small.module) == _dotted(previous.module) == "google.genai"  # type: ignore[arg-type]
+            and dotted_name(small.module) == dotted_name(previous.module) == "google.genai"  # type: ignore[arg-type]
         ):
-            names = sorted([*previous.names, *small.names], key=lambda a: _dotted(a.name))  # type: ignore[misc]
+            names = sorted([*previous.names, *small.names], key=lambda a: dotted_name(a.name))  # type: ignore[misc]
             names = [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in names[:-1]] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
             merged[-1] = merged[-1].with_changes(body=[previous.with_changes(names=names)])
         else:
@@ -71,9 +71,9 @@ def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int
         for small in statement.body:
             if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(getattr(small, "names", None), cst.ImportStar):
                 continue
-            base = _dotted(small.module) if isinstance(small, cst.ImportFrom) and small.module is not None else ""
+            base = dotted_name(small.module) if isinstance(small, cst.ImportFrom) and small.module is not None else ""
             for alias_index, alias in enumerate(small.names):  # type: ignore[arg-type]
-                full = f"{base}.{_dotted(alias.name)}" if base else _dotted(alias.name)
+                full = f"{base}.{dotted_name(alias.name)}" if base else dotted_name(alias.name)
                 if not (port.sdk_of(full) or full == "vertexai" or full.startswith(port.exception_module)):
                     continue
                 if isinstance(small, cst.Import) and alias.asname is None:
@@ -81,7 +81,7 @@ def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int
                 elif alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     bound_name = alias.asname.name.value
                 else:
-                    bound_name = _dotted(alias.name)
+                    bound_name = dotted_name(alias.name)
                 bindings = scope.bindings.get(bound_name, [])
                 if bindings and not any(facts.references(b) for b in bindings):
                     removable.add((index, alias_index))

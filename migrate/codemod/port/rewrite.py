@@ -18,7 +18,7 @@ from migrate.codemod.context import Context, without_todos
 from migrate.codemod.modelref import parse_reference
 from migrate.codemod.port import config as cfg
 from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES, Unportable, at, call, call_like, dotted, keyword_value, kw, string, string_value, types_attr
-from migrate.codemod.symbols import Binding, Path, Scope, _SelfRef
+from migrate.codemod.symbols import Binding, Literal, Path, Scope, dotted_name
 
 MODEL_METHODS = {"generate_content", "generate_content_async", "count_tokens", "count_tokens_async", "start_chat"}
 CHAT_METHODS = {"send_message", "send_message_async"}
@@ -150,11 +150,7 @@ class _Port:
         if expr is None:
             raise Unportable("GenerativeModel() without a model name (the legacy default model)")
         value = self.facts.resolve(expr, scope)
-        text = None
-        if isinstance(value, cst.SimpleString):  # pragma: no cover - resolve returns Literal
-            text = string_value(value)
-        elif hasattr(value, "node") and isinstance(getattr(value, "node"), cst.SimpleString):
-            text = string_value(value.node)  # type: ignore[union-attr]
+        text = string_value(value.node) if isinstance(value, Literal) else None
         if text is None:
             raise Unportable("the model name is chosen at run time: pass it to each call by hand")
         reference = parse_reference(text)
@@ -217,14 +213,10 @@ class _Port:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     if isinstance(small, cst.ImportFrom) and small.module is not None:
-                        from migrate.codemod.symbols import _dotted
-
-                        if self.port.sdk_of(_dotted(small.module)):
+                        if self.port.sdk_of(dotted_name(small.module)):
                             found.append(statement)
                     elif isinstance(small, cst.Import):
-                        from migrate.codemod.symbols import _dotted
-
-                        if any(self.port.sdk_of(_dotted(a.name)) for a in small.names):
+                        if any(self.port.sdk_of(dotted_name(a.name)) for a in small.names):
                             found.append(statement)
         return found
 

@@ -139,7 +139,7 @@ def _parity(doc: Mapping[str, Any]) -> str:
     rows = [[e(m["label"]), e(fmt.metric_value(m, "noise")), e(fmt.metric_value(m, "candidate")), e(fmt.excess_text(m))]
             for m in doc["parity"]["metrics"] + doc["lexical"] + doc["operational"]["metrics"]]
     conf = doc["settings"]["confidence"]
-    return (f"<h2>Every figure three ways</h2>"
+    return ("<h2>Every figure three ways</h2>"
             + _table(["figure", "Pro vs Pro (noise floor)", "Pro vs candidate", "excess over the noise"], rows)
             + f'<div class="sub">{conf:.0%} intervals: Wilson for rates, bootstrap for means; the excess is a paired '
               "bootstrap over prompts (positive = the candidate is worse than Pro's own repeatability).</div>")
