@@ -85,25 +85,18 @@ class ModuleFacts:
     self_attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # `x.attr` on a plain name
     attributes: list[tuple[cst.Attribute, Scope]] = field(default_factory=list)  # every attribute access
     tries: list[tuple[cst.Try, Scope]] = field(default_factory=list)
+    scopes: list[Scope] = field(default_factory=list)  # every scope, the module's first
     statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(call) -> innermost statement
 
     def imported_modules(self) -> set[str]:
         """Qualified names bound by imports anywhere in the module."""
-        names: set[str] = set()
-        stack = [self.module_scope]
-        seen: set[int] = set()
-        for _, scope in self.calls:
-            stack.append(scope)
-        while stack:
-            scope = stack.pop()
-            if id(scope) in seen:
-                continue
-            seen.add(id(scope))
-            for bindings in scope.bindings.values():
-                names.update(b.qualname for b in bindings if b.kind == "import" and b.qualname)
-            if scope.parent is not None:
-                stack.append(scope.parent)
-        return names
+        return {
+            b.qualname
+            for scope in self.scopes
+            for bindings in scope.bindings.values()
+            for b in bindings
+            if b.kind == "import" and b.qualname
+        }
 
     def imports_any(self, packages: tuple[str, ...] | list[str]) -> bool:
         return any(name == pkg or name.startswith(pkg + ".") for name in self.imported_modules() for pkg in packages)
@@ -364,6 +357,7 @@ class _Collector:
             cst.Param: self._param, cst.Try: self._try,
         }  # fmt: skip
         self.tries: list[tuple[cst.Try, Scope]] = []
+        self.scopes: list[Scope] = [self.module_scope]
         self.names: list[tuple[cst.Name, Scope]] = []
         self.self_attributes: list[tuple[cst.Attribute, Scope]] = []
         self.attributes: list[tuple[cst.Attribute, Scope]] = []
@@ -385,7 +379,7 @@ class _Collector:
 
     # -- scopes: push children with the frame they are evaluated in; True = children handled
     def _class(self, node: cst.ClassDef, frame: _Frame, stack: list) -> bool:
-        class_scope = Scope("class", frame.scope)
+        class_scope = self._new_scope("class", frame.scope)
         frame.scope.bind(node.name.value, Binding("class", scope=class_scope))
         _push_all([*node.decorators, *node.bases, *node.keywords], frame, stack)
         stack.append((node.body, _Frame(class_scope, None, node)))
@@ -393,7 +387,7 @@ class _Collector:
 
     def _function(self, node: cst.FunctionDef, frame: _Frame, stack: list) -> bool:
         enclosing = frame.scope
-        scope = Scope("function", enclosing)
+        scope = self._new_scope("function", enclosing)
         enclosing.bind(node.name.value, Binding("function", scope=scope, node=node))
         params = [*node.params.posonly_params, *node.params.params]
         is_static = any(dotted_name(d.decorator) == "staticmethod" for d in node.decorators)
@@ -407,15 +401,20 @@ class _Collector:
         stack.append((node.body, _Frame(scope, (enclosing, self_name) if self_name else None, node)))
         return True
 
+    def _new_scope(self, kind: str, parent: Scope) -> Scope:
+        scope = Scope(kind, parent)
+        self.scopes.append(scope)
+        return scope
+
     def _lambda(self, node: cst.Lambda, frame: _Frame, stack: list) -> bool:
-        scope = Scope("function", frame.scope)
+        scope = self._new_scope("function", frame.scope)
         for param in _all_params(node.params):
             scope.bind(param.name.value, Binding("param"))
         stack.append((node.body, _Frame(scope)))
         return True
 
     def _comprehension(self, node: cst.CSTNode, frame: _Frame, stack: list) -> bool:
-        scope = Scope("comprehension", frame.scope)
+        scope = self._new_scope("comprehension", frame.scope)
         for_in = node.for_in  # type: ignore[attr-defined]
         while for_in is not None:
             self._bind_target(for_in.target, Binding("other"), scope)
@@ -621,5 +620,6 @@ def collect(module: cst.Module, aliases: Mapping[str, str] | None = None) -> Mod
         self_attributes=collector.self_attributes,
         attributes=collector.attributes,
         tries=collector.tries,
+        scopes=collector.scopes,
         statements=collector.statements,
     )

@@ -39,7 +39,7 @@ def kw(name: str, value: cst.BaseExpression) -> cst.Arg:
 
 def call(func: cst.BaseExpression | str, args: list[cst.Arg]) -> cst.Call:
     func_node = dotted(func) if isinstance(func, str) else func
-    return cst.Call(func=func_node, args=_commas(args))
+    return cst.Call(func=func_node, args=separated(args))
 
 
 def call_like(func: cst.BaseExpression, args: list[cst.Arg], original: cst.Call) -> cst.Call:
@@ -51,7 +51,7 @@ def call_like(func: cst.BaseExpression, args: list[cst.Arg], original: cst.Call)
     if not args:
         return cst.Call(func=func)
     if not isinstance(original.whitespace_before_args, cst.ParenthesizedWhitespace):
-        return cst.Call(func=func, args=_commas(args))
+        return cst.Call(func=func, args=separated(args))
     broken = [a.comma for a in original.args if isinstance(a.comma, cst.Comma) and isinstance(a.comma.whitespace_after, cst.ParenthesizedWhitespace)]
     template = _bare(broken[0]) if broken else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
     last = original.args[-1].comma if original.args else cst.MaybeSentinel.DEFAULT
@@ -80,13 +80,13 @@ def _bare(comma: cst.Comma) -> cst.Comma:
     return comma
 
 
-def _commas(args: list[cst.Arg]) -> list[cst.Arg]:
-    """Arguments separated by ', ' (the last without a comma), whatever commas they carried."""
-    out = []
-    for index, arg in enumerate(args):
-        comma = cst.MaybeSentinel.DEFAULT if index == len(args) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        out.append(arg.with_changes(comma=comma))
-    return out
+def separated(items: list) -> list:
+    """Arguments, list or dict elements separated by ', ' (the last without a comma)."""
+    last = len(items) - 1
+    return [
+        item.with_changes(comma=cst.MaybeSentinel.DEFAULT if i == last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for i, item in enumerate(items)
+    ]
 
 
 def keyword_value(call_node: cst.Call, name: str) -> cst.BaseExpression | None:

@@ -14,7 +14,7 @@ from typing import Callable
 import libcst as cst
 
 from migrate.codemod.context import Context
-from migrate.codemod.port.build import Path, Unportable, at, call, call_like, kw, string, types_attr
+from migrate.codemod.port.build import Path, Unportable, at, call, call_like, kw, separated, string, types_attr
 from migrate.codemod.symbols import Path as QualifiedPath, Scope
 
 Builder = Callable[[cst.Call], cst.BaseExpression]
@@ -39,7 +39,7 @@ class ConfigRecipe:
             return call_like(types_attr("GenerateContentConfig"), self.args(updated), updated)
         entries = [cst.DictElement(string(arg.keyword.value), arg.value) for arg in self.args(updated) if arg.keyword is not None]
         copy = cst.Attribute(value=self.base(updated), attr=cst.Name("model_copy"))
-        return call(copy, [kw("update", cst.Dict(_dict_elements(entries)))] if entries else [])
+        return call(copy, [kw("update", cst.Dict(separated(entries)))] if entries else [])
 
     def args(self, updated: cst.Call) -> list[cst.Arg]:
         out = []
@@ -50,14 +50,6 @@ class ConfigRecipe:
                 arg = arg.with_changes(comma=comma(updated))
             out.append(arg)
         return out
-
-
-def _dict_elements(elements: list[cst.DictElement]) -> list[cst.DictElement]:
-    out = []
-    for index, element in enumerate(elements):
-        comma = cst.MaybeSentinel.DEFAULT if index == len(elements) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        out.append(element.with_changes(comma=comma))
-    return out
 
 
 def _snake(key: str) -> str:
@@ -224,11 +216,7 @@ def safety_list(entries: list[tuple[str, str, str | None]]) -> cst.List:
 
 
 def _list(elements: list[cst.Element]) -> cst.List:
-    out = []
-    for index, element in enumerate(elements):
-        comma = cst.MaybeSentinel.DEFAULT if index == len(elements) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        out.append(element.with_changes(comma=comma))
-    return cst.List(out)
+    return cst.List(separated(elements))
 
 
 def merge_safety(base: list[tuple[str, str, str | None]], override: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from migrate.codemod.context import Context
-from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES
+from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES, separated
 from migrate.codemod.symbols import collect, dotted_name
 
 # placeholder -> (preferred name, fallback, import statement template)
@@ -53,7 +53,7 @@ def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleState
             and dotted_name(small.module) == dotted_name(previous.module) == "google.genai"  # type: ignore[arg-type]
         ):
             names = sorted([*previous.names, *small.names], key=lambda a: dotted_name(a.name))  # type: ignore[misc]
-            names = [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in names[:-1]] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+            names = separated(names)
             merged[-1] = merged[-1].with_changes(body=[previous.with_changes(names=names)])
         else:
             merged.append(statement)

@@ -17,7 +17,10 @@ import libcst as cst
 from migrate.codemod.context import Context, without_todos
 from migrate.codemod.modelref import parse_reference
 from migrate.codemod.port import config as cfg
-from migrate.codemod.port.build import ERRORS, GENAI, OS, TYPES, Unportable, at, call, call_like, dotted, keyword_value, kw, string, string_value, types_attr
+from migrate.codemod.port.build import (
+    ERRORS, GENAI, OS, TYPES, Unportable, at, call, call_like, dotted, keyword_value, kw, separated, string, string_value,
+    types_attr,
+)  # fmt: skip
 from migrate.codemod.symbols import Binding, Literal, Path, Scope, dotted_name
 
 MODEL_METHODS = {"generate_content", "generate_content_async", "count_tokens", "count_tokens_async", "start_chat"}
@@ -64,6 +67,8 @@ class Client:
 
 
 def run(ctx: Context) -> None:
+    if not any(ctx.enabled(rule_id) for rule_id in ctx.catalog.rules if rule_id.startswith("FLM2")):
+        return  # the port is switched off: it must not touch what other rules do either
     port = ctx.catalog.port
     names = [*ctx.facts.imported_modules(), *ctx.facts.star_imports]
     if not any(port.sdk_of(name) or name == "vertexai" for name in names):
@@ -269,23 +274,13 @@ class _Port:
     def _bindings_holding(self, creation: cst.Call, scope: Scope) -> list[tuple[Binding, str]]:
         """The variables and attributes whose value is this object (directly or through a factory)."""
         found = []
-        stack: list[Scope] = [self.facts.module_scope]
-        seen: set[int] = set()
-        for _, call_scope in self.facts.calls:
-            stack.append(call_scope)
-        while stack:
-            current = stack.pop()
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
+        for current in self.facts.scopes:
             for name, bindings in list(current.bindings.items()) + list(current.attributes.items()):
                 for binding in bindings:
                     if binding.kind == "assign" and binding.value is not None and binding.scope is not None:
                         origin = self.facts.origin(binding.value, binding.scope)
                         if origin is not None and origin[0] is creation:
                             found.append((binding, name))
-            if current.parent is not None:
-                stack.append(current.parent)
         return found
 
     def _is_target(self, reference: cst.CSTNode, binding: Binding) -> bool:
@@ -603,7 +598,7 @@ class _Port:
                     update = overrides(updated) if overrides else []
                     if timeout:
                         update.append(cst.DictElement(string("http_options"), timeout(updated)))
-                    config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict(_dict_commas(update)))])
+                    config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict(separated(update)))])
                 new_args.append(kw("config", config_expr))
             elif base == "count_tokens" and model.sdk == "vertexai" and ({"system_instruction", "tools"} & model.recipe.has):
                 fields = [kw(f, cst.Attribute(value=receiver, attr=cst.Name(f))) for f in ("system_instruction", "tools") if f in model.recipe.has]
@@ -923,14 +918,6 @@ def _at_client(client: cst.BaseExpression, namespace: str) -> cst.BaseExpression
     return node
 
 
-def _dict_commas(elements: list[cst.DictElement]) -> list[cst.DictElement]:
-    out = []
-    for index, element in enumerate(elements):
-        comma = cst.MaybeSentinel.DEFAULT if index == len(elements) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        out.append(element.with_changes(comma=comma))
-    return out
-
-
 def _with_scheme(node: cst.BaseExpression) -> cst.BaseExpression:
     text = string_value(node)
     if text is not None and "://" not in text:
@@ -948,7 +935,7 @@ def _headers(node: cst.BaseExpression) -> cst.BaseExpression | None:
         if not isinstance(pair, cst.Tuple) or len(pair.elements) != 2:
             return None
         elements.append(cst.DictElement(pair.elements[0].value, pair.elements[1].value))
-    return cst.Dict(_dict_commas(elements))
+    return cst.Dict(separated(elements))
 
 
 def _is_docstring(statement: cst.CSTNode) -> bool:

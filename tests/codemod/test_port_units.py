@@ -1,0 +1,41 @@
+"""Port behaviours that are about the source text rather than the wire (the wire suite is test_port_wire.py)."""
+
+from migrate.codemod.engine import migrate_source
+from migrate.settings import Settings
+from tests.codemod.fixture_pairs import AS_OF
+
+LEGACY = b'import google.generativeai as genai\nmodel = genai.GenerativeModel("gemini-1.5-pro")\nprint(model.generate_content("x").text)\n'
+
+
+def port(source: bytes, **settings) -> str:
+    result = migrate_source(source, Settings(as_of=AS_OF, **settings))
+    assert result.status in ("changed", "unchanged"), result.reason
+    return (result.new_bytes or source).decode()
+
+
+def test_with_the_port_switched_off_legacy_code_still_gets_the_model_swap():
+    out = port(LEGACY.replace(b"model = ", b"model = genai.GenerativeModel('x')\nmodel = "), ignore=("FLM2",))
+    assert "import google.generativeai as genai" in out
+    assert out.count('"gemini-3.1-flash-lite"') == 1 and "GenerateContentConfig" not in out
+
+
+def test_new_imports_never_take_a_name_the_module_already_uses():
+    out = port(b"import types\n" + LEGACY + b"print(types.SimpleNamespace)\n")
+    assert "from google.genai import types as genai_types" in out
+    assert "model = genai_types.GenerateContentConfig()" in out
+    assert "import types\n" in out and "print(types.SimpleNamespace)" in out
+
+
+def test_a_stale_todo_is_removed_once_the_site_is_ported():
+    stale = b"# TODO(flm FLM224): configuration arguments without a google-genai equivalent\n"
+    source = LEGACY.replace(b"model = ", stale + b"model = ")
+    out = port(source)
+    assert "TODO(flm" not in out and "client.models.generate_content" in out
+
+
+def test_an_unportable_model_keeps_its_code_and_gets_one_stable_todo():
+    source = b"import google.generativeai as genai\nimport helpers\nmodel = genai.GenerativeModel('gemini-1.5-pro')\nhelpers.use(model)\n"
+    first = port(source)
+    assert first.count("# TODO(flm FLM220)") == 1
+    assert first.replace(first.splitlines(keepends=True)[2], "") == source.decode()  # only the TODO line was added
+    assert port(first.encode()) == first
