@@ -231,9 +231,6 @@ class Catalog:
             raise UserError(f"target model {target!r} is a {model.kind} model, not a text model")
         return model
 
-    def id_stems(self) -> frozenset[str]:
-        """Every known ID: the prefilter's model tokens."""
-        return frozenset(self._by_id)
 
 
 # --------------------------------------------------------------------------- validation helpers

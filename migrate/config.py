@@ -21,7 +21,6 @@ A key that is not one of these is an error naming the closest valid key.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import functools

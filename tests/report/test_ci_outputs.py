@@ -3,7 +3,6 @@ for check, GitHub Actions annotations, and a --patch-file that `git apply` accep
 
 import json
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 

@@ -321,7 +321,3 @@ def timeout_options(node: cst.BaseExpression, path: Path) -> Builder:
         return call(types_attr("HttpOptions"), [kw("timeout", call("int", [cst.Arg(product)]))])
 
     return build
-
-
-def string_node(text: str) -> cst.SimpleString:
-    return string(text)

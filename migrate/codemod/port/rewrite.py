@@ -193,7 +193,7 @@ class _Port:
     def _flag_unfollowable(self) -> None:
         for module in self.facts.star_imports:
             if self.port.sdk_of(module):
-                self._todo_at_imports(f"star import from {module}: names cannot be followed; import them by name", star=module)
+                self._todo_at_imports(f"star import from {module}: names cannot be followed; import them by name")
         for call_node, scope in self.facts.calls:
             if isinstance(call_node.func, cst.Name) and call_node.func.value == "getattr" and call_node.args:
                 target = self.facts.resolve(call_node.args[0].value, scope)
@@ -207,7 +207,7 @@ class _Port:
             if imports and len(imports) != len(bindings) and imports[0].node is not None:
                 self.ctx.todo("FLM220", imports[0].node, imports[0].node, reason=f"the SDK name {name!r} is rebound in this module: calls through it cannot be followed")
 
-    def _todo_at_imports(self, reason: str, star: str | None = None) -> None:
+    def _todo_at_imports(self, reason: str) -> None:
         for statement in self._legacy_import_statements():
             self.ctx.todo("FLM220", statement, statement, reason=reason)
             return
