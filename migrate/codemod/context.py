@@ -70,15 +70,6 @@ class Context:
             self._marker_text = "\n".join(line.strip() for line in code.splitlines() if line.strip().startswith(TODO_PREFIX))
         return self._marker_text
 
-    def withdraw(self, node: cst.CSTNode) -> None:
-        """Take back an edit on this node (its site turned out to need a person): reported, not applied."""
-        if self.replacements.pop(id(node), None) is None:
-            return
-        self.findings = [
-            PendingFinding(f.rule, f.tier, f.node, f.message, f.before, f.after, False) if f.node is node else f
-            for f in self.findings
-        ]
-
     def todo(self, rule_id: str, statement: cst.CSTNode, anchor: cst.CSTNode, **values: object) -> None:
         """A manual-tier finding: the code stays, one stable TODO comment goes above its statement."""
         if not self.enabled(rule_id):

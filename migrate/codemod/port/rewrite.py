@@ -495,8 +495,6 @@ class _Port:
         plans = self._plans(model) if model.problem is None else []
         if model.problem is not None:
             statement = self.facts.statements.get(id(model.constructor))
-            for arg in model.constructor.args:
-                self.ctx.withdraw(arg.value)  # a site left for a person keeps its model too
             if statement is not None:
                 self.ctx.todo("FLM220" if "follow" in model.problem else "FLM224", statement, model.constructor, reason=model.problem)
             return
