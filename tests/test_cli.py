@@ -78,6 +78,7 @@ def test_scan_json_records(project):
     assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", "gemini-3.1-flash-lite", "safe")
     assert any(r["rule"] == "FLM002" for r in document["findings"])
     assert document["warnings"] and document["warnings"][0].startswith("FLM005")
+    assert "FLM003 model 'gemini-1.5-pro' was shut down on 2025-09-24: calls to it fail today (2 sites, swapped to the target)" in document["warnings"]
 
 
 def test_scan_table_on_a_pipe(project):

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from migrate.codemod.files import discover
 from migrate.codemod.findings import FileResult
-from migrate.codemod.run import Outcome, run_warnings
+from migrate.codemod.run import Outcome, run_warnings, shutdown_warnings
 from migrate.config import Overrides, Resolved, Resolver
 from migrate.report.summary import summarize
 
@@ -71,4 +71,5 @@ def run(
         for result in batch:
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]
+    warnings += shutdown_warnings(ordered, base)
     return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)

@@ -10,6 +10,7 @@ from typing import Callable, Iterable
 from migrate.codemod.engine import catalog_for, process_files
 from migrate.codemod.files import discover, write_atomically
 from migrate.codemod.findings import FileResult
+from migrate.codemod.modelref import parse_reference
 from migrate.errors import UserError
 from migrate.report.summary import RunSummary, summarize
 from migrate.settings import Settings
@@ -38,6 +39,26 @@ def run_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
+def shutdown_warnings(results: list[FileResult], settings: Settings) -> list[str]:
+    """FLM003 for source models the swap moved off: once per model, with how many sites used it."""
+    catalog = catalog_for(settings)
+    sites: dict[str, int] = {}
+    for result in results:
+        for finding in result.findings:
+            if finding.rule == "FLM001" and finding.before:
+                for text in finding.before.split(", "):
+                    reference = parse_reference(text)
+                    model = catalog.model(reference.model_id) if reference else None
+                    if model is not None and model.is_shut_down(settings.today()):
+                        sites[model.id] = sites.get(model.id, 0) + 1
+    rule = catalog.rule("FLM003")
+    return [
+        f"FLM003 {rule.format(model=model_id, shutdown=catalog.model(model_id).shutdown)} ({count} sites, swapped to the target)"  # type: ignore[union-attr]
+        for model_id, count in sorted(sites.items())
+        if settings.selects("FLM003")
+    ]
+
+
 def run(
     inputs: Iterable[str | Path],
     settings: Settings,
@@ -47,6 +68,7 @@ def run(
     warnings = run_warnings(settings)
     paths = discover(inputs, settings.include, settings.exclude)
     results = process_files(paths, settings, on_result)
+    warnings += shutdown_warnings(results, settings)
     return Outcome(results, summarize(results, time.perf_counter() - started), warnings)
 
 

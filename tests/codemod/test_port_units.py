@@ -41,3 +41,37 @@ def test_an_unportable_model_keeps_its_code_and_gets_one_stable_todo():
     without_todo = first.replace(first.splitlines(keepends=True)[2], "")
     assert without_todo == source.decode().replace("gemini-1.5-pro", "gemini-3.1-flash-lite")
     assert port(first.encode()) == first
+
+
+STREAMED_CHAT = b"""import google.generativeai as genai
+model = genai.GenerativeModel("gemini-1.5-pro")
+chat = model.start_chat()
+for chunk in chat.send_message("a", stream=True):
+    print(chunk.text)
+print(chat.send_message("b").text)
+"""
+
+
+def test_a_streamed_chat_is_left_for_a_person_unless_unsafe():
+    safe = migrate_source(STREAMED_CHAT, Settings(as_of=AS_OF))
+    assert "TODO(flm FLM224)" in safe.new_bytes.decode() and "start_chat" in safe.new_bytes.decode()
+    unsafe = migrate_source(STREAMED_CHAT, Settings(as_of=AS_OF, unsafe=True))
+    out = unsafe.new_bytes.decode()
+    assert "chat.send_message_stream('a')" in out.replace('"', "'") and "client.chats.create(" in out
+    assert [f.tier for f in unsafe.findings if f.rule == "FLM212"] == ["unsafe"]
+
+
+def test_count_tokens_that_would_lose_the_system_instruction_needs_unsafe():
+    source = b'import google.generativeai as genai\nm = genai.GenerativeModel("gemini-1.5-pro", system_instruction="s")\nprint(m.count_tokens("x"))\n'
+    assert "TODO(flm FLM224)" in port(source)
+    unsafe = migrate_source(source, Settings(as_of=AS_OF, unsafe=True))
+    assert "client.models.count_tokens(" in unsafe.new_bytes.decode()
+    assert [f.message for f in unsafe.findings if f.rule == "FLM210"] == [
+        "count_tokens on the Developer API counts contents only; the legacy call also counted system_instruction"
+    ]
+
+
+def test_except_value_error_around_a_ported_call_is_reported():
+    source = LEGACY.replace(b'print(model.generate_content("x").text)\n', b'try:\n    print(model.generate_content("x").text)\nexcept ValueError:\n    print("blocked")\n')
+    result = migrate_source(source, Settings(as_of=AS_OF))
+    assert [f.rule for f in result.findings if f.rule == "FLM211"] == ["FLM211"]

@@ -510,8 +510,8 @@ class _Port:
             self.ctx.replacements[id(statement)] = (statement, without_todos)
         for use, plan in plans:
             if plan is not None:
-                build, old, new, rule = plan
-                self.ctx.replace(rule, use, build, before=old, after=new, old=old, new=new)
+                build, old, new, rule, values = plan
+                self.ctx.replace(rule, use, build, before=old, after=new, old=old, new=new, **values)
         for chat in (c for c in self.chats.values() if c.model is model):
             for attribute in self.histories.get(id(chat.creation), []):
                 self.ctx.replace(
@@ -609,8 +609,8 @@ class _Port:
         new = f"client.{namespace}.{verb}(...)"
         if unsafe_count:
             what = " and ".join(sorted({"system_instruction", "tools"} & model.recipe.has))
-            return build, old, new, "FLM210" if self.ctx.settings.unsafe else self._unsafe_blocked(model, what)
-        return build, old, new, "FLM201"
+            return build, old, new, "FLM210" if self.ctx.settings.unsafe else self._unsafe_blocked(model, what), {"what": what}
+        return build, old, new, "FLM201", {}
 
     def _unsafe_blocked(self, model: ModelObject, what: str) -> str:
         raise Unportable(f"count_tokens would stop counting the {what} (FLM210): rerun with --unsafe to accept")
@@ -728,6 +728,8 @@ class _Port:
                 if handler.type is None:
                     continue
                 targets = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+                if any(isinstance(t, cst.Name) and t.value == "ValueError" for t in targets):
+                    self.ctx.report("FLM211", handler, what="except ValueError around a ported call")
                 mapped: list[str | None] = []
                 olds: list[str] = []
                 for target in targets:
@@ -766,7 +768,7 @@ class _Port:
                 new_args.append(kw("history", history_builder(updated)))
             return call(cst.Attribute(value=_at_client(client, namespace), attr=cst.Name("create")), new_args)
 
-        return build, "start_chat(...)", f"client.{namespace}.create(...)", "FLM201"
+        return build, "start_chat(...)", f"client.{namespace}.create(...)", "FLM201", {}
 
     def _history(self, node: cst.BaseExpression, path):
         """Legacy history dicts allowed bare strings in parts; google-genai wants {"text": ...}."""
@@ -791,7 +793,8 @@ class _Port:
             stream = value.value == "True"
         message_index = args[None][0] if None in args else args["content"][0]
         verb = "send_message_stream" if stream else "send_message"
-        if stream and not self.ctx.settings.unsafe and (len(chat.uses) > 1 or self.histories.get(id(chat.creation))):
+        split_history = stream and (len(chat.uses) > 1 or bool(self.histories.get(id(chat.creation))))
+        if split_history and not self.ctx.settings.unsafe:
             raise Unportable(
                 "google-genai keeps a streamed chat reply as one history entry per chunk, so later turns "
                 "differ: rerun with --unsafe to accept"
@@ -803,7 +806,7 @@ class _Port:
             receiver = updated.func.value  # type: ignore[attr-defined]
             return call(cst.Attribute(value=receiver, attr=cst.Name(verb)), [cst.Arg(updated.args[message_index].value)])
 
-        return build, f"chat.{method}(...)", f"chat.{verb}(...)", "FLM201"
+        return build, f"chat.{method}(...)", f"chat.{verb}(...)", "FLM212" if split_history else "FLM201", {"what": "one entry per chunk"}
 
     # ------------------------------------------------------------------ legacy types
 
