@@ -364,6 +364,24 @@ def _json_first_pass(items: list[_Item], rate: float) -> tuple[list[str], dict[s
     return patterns, table
 
 
+
+def _compare_pair(item, primary, other, primary_text, ignore, agree, score, operational, lexical, ratios, label_pairs) -> P.Comparison:
+    """One Pro-vs-X comparison (X the candidate or the second Pro call), appended to that arm's lists."""
+    other_text = answer_text(other)
+    comp = _run_comparator(item, primary_text, other_text, ignore_paths=ignore)
+    agree.append(float(comp.agree))
+    score.append(float(comp.score))
+    op = P.operational_parity(_response_dict(primary), _response_dict(other))
+    for check, ok in op.detail["checks"].items():
+        operational[check].append(float(ok))
+    if op.detail["length_ratio"] is not None:
+        ratios.append(op.detail["length_ratio"])
+    lexical["rouge_l"].append(P.rouge_l(primary_text, other_text).score)
+    lexical["token_f1"].append(P.token_f1(primary_text, other_text).score)
+    if item.comparator == "label":
+        label_pairs.append((comp.detail.get("a_label"), comp.detail.get("b_label")))
+    return comp
+
 def _evaluate(item: _Item, run_noisy: list[str]) -> None:
     prim, cand, noise = item.calls["primary"], item.calls["candidate"], item.calls["noise"]
     ignore = sorted(item.json_noisy) + run_noisy if item.comparator == "json" else []
@@ -395,38 +413,15 @@ def _evaluate(item: _Item, run_noisy: list[str]) -> None:
         if c is None or not c.ok:
             continue
         item.pairs.append(r)
-        a, b = answer_text(p), answer_text(c)
-        comp = _run_comparator(item, a, b, ignore_paths=ignore)
-        c_agree.append(float(comp.agree))
-        c_score.append(float(comp.score))
+        a = answer_text(p)
+        comp = _compare_pair(item, p, c, a, ignore, c_agree, c_score, op_c, lex_c, item.ratio_cand, item.label_pairs_cand)
         if not comp.agree and (first_bad is None or comp.score < first_bad[0]):
             first_bad = (comp.score, r, comp)
-        op = P.operational_parity(_response_dict(p), _response_dict(c))
-        for check, ok in op.detail["checks"].items():
-            op_c[check].append(float(ok))
-        if op.detail["length_ratio"] is not None:
-            item.ratio_cand.append(op.detail["length_ratio"])
-        lex_c["rouge_l"].append(P.rouge_l(a, b).score)
-        lex_c["token_f1"].append(P.token_f1(a, b).score)
-        if item.comparator == "label":
-            item.label_pairs_cand.append((comp.detail.get("a_label"), comp.detail.get("b_label")))
         fp, fc = _critical_flags(item, p), _critical_flags(item, c)
         item.new_critical_n += 1
         item.new_critical += bool(fc - fp)
         if n is not None and n.ok:
-            na = answer_text(n)
-            ncomp = _run_comparator(item, a, na, ignore_paths=ignore)
-            n_agree.append(float(ncomp.agree))
-            n_score.append(float(ncomp.score))
-            nop = P.operational_parity(_response_dict(p), _response_dict(n))
-            for check, ok in nop.detail["checks"].items():
-                op_n[check].append(float(ok))
-            if nop.detail["length_ratio"] is not None:
-                item.ratio_noise.append(nop.detail["length_ratio"])
-            lex_n["rouge_l"].append(P.rouge_l(a, na).score)
-            lex_n["token_f1"].append(P.token_f1(a, na).score)
-            if item.comparator == "label":
-                item.label_pairs_noise.append((ncomp.detail.get("a_label"), ncomp.detail.get("b_label")))
+            _compare_pair(item, p, n, a, ignore, n_agree, n_score, op_n, lex_n, item.ratio_noise, item.label_pairs_noise)
     item.correct = {arm: _mean(v) for arm, v in correct.items() if v}
     if not c_agree:
         if all(x is None for x in prim):
