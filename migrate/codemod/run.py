@@ -53,7 +53,7 @@ def shutdown_warnings(results: list[FileResult], settings: Settings) -> list[str
                         sites[model.id] = sites.get(model.id, 0) + 1
     rule = catalog.rule("FLM003")
     return [
-        f"FLM003 {rule.format(model=model_id, shutdown=catalog.model(model_id).shutdown)} ({count} sites, swapped to the target)"  # type: ignore[union-attr]
+        f"FLM003 {rule.format(model=model_id, shutdown=catalog.model(model_id).shutdown)} ({count} site{'s' if count != 1 else ''}, swapped to the target)"  # type: ignore[union-attr]
         for model_id, count in sorted(sites.items())
         if settings.selects("FLM003")
     ]

@@ -22,7 +22,7 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
     facts = collect(module, ctx.catalog.call_sites.aliases)
     used = {name.value for name, _ in facts.names if name.value in _NEW_MODULES}
     removable = _removable_aliases(module, facts, ctx)
-    module, first_removed = _remove_aliases(module, removable)
+    module, first_removed, removed_spacing = _remove_aliases(module, removable)
     bound = {name: bindings for name, bindings in collect(module).module_scope.bindings.items()}
     chosen: dict[str, str] = {}
     new_imports: list[cst.SimpleStatementLine] = []
@@ -39,7 +39,10 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
         alias = "" if name == preferred else f" as {name}"
         new_imports.append(cst.parse_statement(template.format(alias=alias) + "\n"))  # type: ignore[arg-type]
     module = module.visit(_Rename(chosen))
-    return _insert(module, _combined(new_imports), first_removed)
+    new_imports = _combined(new_imports)
+    if new_imports and first_removed is not None:  # the new imports take the removed one's place and spacing
+        new_imports[0] = new_imports[0].with_changes(leading_lines=removed_spacing)
+    return _insert(module, new_imports, first_removed)
 
 
 def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleStatementLine]:
@@ -88,10 +91,11 @@ def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int
     return removable
 
 
-def _remove_aliases(module: cst.Module, removable: set[tuple[int, int]]) -> tuple[cst.Module, int | None]:
+def _remove_aliases(module: cst.Module, removable: set[tuple[int, int]]) -> tuple[cst.Module, int | None, list[cst.EmptyLine]]:
     body = []
     first_removed = None
     carried: list[cst.EmptyLine] = []  # comments above a removed statement move to the next one
+    spacing: list[cst.EmptyLine] = []  # blank lines above the first removed statement
     for index, statement in enumerate(module.body):
         if not isinstance(statement, cst.SimpleStatementLine) or not any(i == index for i, _ in removable):
             if carried:
@@ -107,11 +111,12 @@ def _remove_aliases(module: cst.Module, removable: set[tuple[int, int]]) -> tupl
                 kept_small.append(small.with_changes(names=names))
         if first_removed is None:
             first_removed = len(body)
+            spacing = [line for line in statement.leading_lines if line.comment is None]
         if kept_small:
             body.append(statement.with_changes(body=kept_small))
         else:
             carried.extend(line for line in statement.leading_lines if line.comment is not None)
-    return module.with_changes(body=body), first_removed
+    return module.with_changes(body=body), first_removed, spacing
 
 
 def _insert(module: cst.Module, statements: list[cst.SimpleStatementLine], position: int | None) -> cst.Module:
