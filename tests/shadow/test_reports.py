@@ -17,7 +17,7 @@ from migrate.shadow.reports import html as html_report
 from migrate.shadow.reports import json_report, junit, markdown, terminal
 from migrate.shadow.store import load_run
 from migrate.shadow.verdict import SCHEMA, SCHEMA_VERSION, Options, compute
-from synthetic_runs import EXAMPLE, Answer, Item, label_run, write_run
+from synthetic_runs import Answer, Item, label_run, write_run
 
 runner = CliRunner()
 
@@ -27,12 +27,8 @@ def invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    """The bundled example, run offline exactly as the README says."""
-    out = tmp_path_factory.mktemp("example") / "run"
-    result = invoke("run", EXAMPLE, "--backend", "replay", "--noise-floor", "--out", out, "-q")
-    assert result.exit_code == 0, result.output
-    return out
+def example(example_run):
+    return example_run
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,6 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("example") / "run"
-    result = invoke("run", EXAMPLE, "--backend", "replay", "--noise-floor", "--out", out, "-q")
-    assert result.exit_code == 0, result.output
-    return out
-
 
 def test_bundled_example_runs_offline(example_run):
     run = load_run(example_run)
