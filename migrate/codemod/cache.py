@@ -120,6 +120,8 @@ def _decode(path: Path, data: dict[str, Any], old: bytes | None) -> FileResult:
 def cacheable(result: FileResult) -> bool:
     if result.reason and result.reason.startswith(("internal error", "cannot read")):
         return False  # may be transient
+    if result.port is not None:
+        return False  # a legacy module's port depends on the other modules of the run (codemod/shared.py)
     from migrate.codemod.kinds import DEPENDENCIES, kind_of
 
     return kind_of(result.path) != DEPENDENCIES

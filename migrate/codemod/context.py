@@ -36,6 +36,7 @@ class Context:
     findings: list[PendingFinding] = field(default_factory=list)
     replacements: dict[int, tuple[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]] = field(default_factory=dict)
     post_passes: list[Callable[[cst.Module], cst.Module]] = field(default_factory=list)
+    port_blocked: bool = False  # the plan keeps this module on the legacy SDK: port edits are not made
     _todos: dict[int, list[str]] = field(default_factory=dict)
     _marker_text: str | None = None
 
@@ -55,6 +56,8 @@ class Context:
     def replace(self, rule_id: str, node: cst.CSTNode, build: Callable[[cst.CSTNode], cst.CSTNode], before: str, after: str, **values: object) -> bool:
         """An edit: applied when its rule's tier is enabled, always reported. Returns whether applied."""
         if not self.enabled(rule_id) or id(node) in self.replacements:
+            return False
+        if self.port_blocked and rule_id.startswith("FLM2"):
             return False
         tier = self.tier_of(rule_id)
         applied = tier == "safe" or (tier == "unsafe" and self.settings.unsafe)

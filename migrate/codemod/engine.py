@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrate.catalog import Catalog, load_catalog
-from migrate.codemod import kinds, suppressions
+from migrate.codemod import kinds, plan, shared, suppressions, verify
 from migrate.codemod.context import Context
 from migrate.codemod.files import read_bytes
 from migrate.codemod.findings import FileResult, Finding
@@ -88,16 +88,38 @@ def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = 
 def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: Catalog, path: Path) -> FileResult:
     target = catalog.resolve_target(settings.target or catalog.default_target)
     noqa = suppressions.from_python(source)  # `# flm: ignore[...]` comments: None for almost every file
-    if noqa is None:
-        ctx = Context(module, collect(module, catalog.call_sites.aliases), catalog, settings, target)
-        for transform in TRANSFORMS:
-            transform(ctx)
-        unused: list[Finding] = []
-    else:  # the same pass, with silenced sites treated as "rule off here"; plus FLM301/FLM304 notes
-        ctx, unused = suppressions.transform(noqa, module, catalog, settings, target, TRANSFORMS)
-    if not ctx.findings and not unused:
-        return FileResult(path, "unchanged", parsed=True)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+    def run_rules(blockers: list[plan.Blocker] | None) -> tuple[Context, list[Finding]]:
+        steps = list(TRANSFORMS)
+        if blockers is not None:  # not ported: port edits off, one TODO per blocker
+            steps = [_block, *steps, lambda ctx: plan.place_blockers(ctx, blockers, positions)]
+        if noqa is None:
+            ctx = Context(module, collect(module, catalog.call_sites.aliases), catalog, settings, target)
+            for step in steps:
+                step(ctx)
+            return ctx, []
+        # the same pass, with silenced sites treated as "rule off here"; plus FLM301/FLM304 notes
+        return suppressions.transform(noqa, module, catalog, settings, target, steps)
+
+    ctx, unused = run_rules(None)
+    decision = None
+    original = verify.parse(source) if _port_selected(settings, catalog) else None
+    legacy = verify.legacy_uses(original, catalog.port.legacy_surface) if original is not None else []
+    if legacy:
+        trial_bytes = _render(module, ctx) if ctx.replacements else source
+        verdict = verify.check(original, trial_bytes, catalog.port.legacy_surface)  # type: ignore[arg-type]
+        consumers = verify.legacy_uses(original, catalog.port.legacy_consumers)  # type: ignore[arg-type]
+        decision = plan.decide(ctx, verdict, legacy, catalog.port, {s.lineno for s in original.body}, consumers)  # type: ignore[union-attr]
+        if decision.outcome == plan.PORTED and settings.forced_blockers:
+            decision = plan.Decision(plan.NOT_PORTED, list(settings.forced_blockers))
+        elif settings.forced_blockers:
+            decision.blockers.extend(settings.forced_blockers)
+        if decision.outcome != plan.PORTED:
+            ctx, unused = run_rules(decision.blockers)
+    shared_facts = shared.collect(original, catalog.port) if legacy else None  # type: ignore[arg-type]
+    if not ctx.findings and not unused:
+        return FileResult(path, "unchanged", parsed=True, port=decision.outcome if decision else None, shared=shared_facts)
     findings = sorted(
         [
             *(Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
@@ -107,23 +129,39 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
         ],
         key=lambda f: (f.line, f.column, f.rule),
     )  # fmt: skip
+    port = decision.outcome if decision else None
+    carried = {"port": port, "shared": shared_facts}
     if not ctx.replacements:
-        return FileResult(path, "unchanged", findings, parsed=True)
+        return FileResult(path, "unchanged", findings, parsed=True, **carried)
     if module.bytes != source:
         unapplied = [_unapply(f) for f in findings]
         return FileResult(path, "skipped", unapplied, reason="does not round-trip byte-identical through LibCST", parsed=True)
-    new_module = module.visit(_Applier(ctx.replacements))
-    for post_pass in ctx.post_passes:
-        new_module = post_pass(new_module)
-    new_bytes = new_module.bytes
+    new_bytes = _render(module, ctx)
     problem = _validate(new_bytes)
+    if problem is None and original is not None:
+        problem = verify.check(original, new_bytes, catalog.port.legacy_surface).problem
     if problem is not None:
         rules = ", ".join(sorted({f.rule for f in findings if f.applied}))
         unapplied = [_unapply(f) for f in findings]
-        return FileResult(path, "error", unapplied, reason=f"output of {rules} would not parse ({problem}); file left untouched", parsed=True)
+        return FileResult(path, "error", unapplied, reason=f"output of {rules} failed verification ({problem}); file left untouched", parsed=True)
     if new_bytes == source:
-        return FileResult(path, "unchanged", findings, parsed=True)
-    return FileResult(path, "changed", findings, old_bytes=source, new_bytes=new_bytes, parsed=True)
+        return FileResult(path, "unchanged", findings, parsed=True, **carried)
+    return FileResult(path, "changed", findings, old_bytes=source, new_bytes=new_bytes, parsed=True, **carried)
+
+
+def _block(ctx: Context) -> None:
+    ctx.port_blocked = True
+
+
+def _port_selected(settings: Settings, catalog: Catalog) -> bool:
+    return any(settings.selects(rule_id) for rule_id in catalog.rules if rule_id.startswith("FLM2"))
+
+
+def _render(module: cst.Module, ctx: Context) -> bytes:
+    new_module = module.visit(_Applier(ctx.replacements))
+    for post_pass in ctx.post_passes:
+        new_module = post_pass(new_module)
+    return new_module.bytes
 
 
 def _unapply(finding: Finding) -> Finding:

@@ -47,6 +47,8 @@ class FileResult:
     old_bytes: bytes | None = None
     new_bytes: bytes | None = None
     parsed: bool = False
+    port: str | None = None  # for a module using a legacy SDK: ported | not-ported | refused
+    shared: object | None = None  # shared.SharedFacts of such a module: what it shares with other modules
 
     @property
     def changed(self) -> bool:

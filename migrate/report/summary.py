@@ -20,6 +20,8 @@ class RunSummary:
     findings: int
     seconds: float
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    port: dict[str, int] = field(default_factory=dict)  # legacy modules: ported / not-ported / refused
+    blockers: int = 0  # TODOs naming why a legacy module is not ported
 
     def line(self, verb: str = "changed") -> str:
         text = (
@@ -28,7 +30,15 @@ class RunSummary:
         )
         if self.skip_reasons:
             text += " (" + "; ".join(f"{reason}: {n}" for reason, n in sorted(self.skip_reasons.items())) + ")"
-        return text + f", {self.edits} edits, {self.findings} findings in {self.seconds:.2f}s"
+        text += f", {self.edits} edits, {self.findings} findings in {self.seconds:.2f}s"
+        if self.port:
+            text += (
+                f"; legacy modules: {self.port.get('ported', 0)} ported, {self.port.get('not-ported', 0)} not ported"
+                f" ({self.blockers} blocker{'s' if self.blockers != 1 else ''} named in TODOs)"
+            )
+            if self.port.get("refused"):
+                text += f", {self.port['refused']} refused by verification (a bug in flm: please report it)"
+        return text
 
 
 def summarize(results: list[FileResult], seconds: float) -> RunSummary:
@@ -47,4 +57,6 @@ def summarize(results: list[FileResult], seconds: float) -> RunSummary:
         findings=sum(not (f.is_edit and f.applied) for r in results for f in r.findings),
         seconds=seconds,
         skip_reasons=dict(reasons),
+        port=dict(Counter(r.port for r in results if r.port)),
+        blockers=sum(f.tier == "manual" and f.rule.startswith("FLM2") for r in results if r.port and r.port != "ported" for f in r.findings),
     )

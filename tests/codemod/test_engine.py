@@ -8,7 +8,7 @@ from migrate.codemod.engine import migrate_source
 from tests.codemod.fixture_pairs import AS_OF, cases
 from migrate.settings import Settings
 
-SETTINGS = Settings(as_of=AS_OF)
+SETTINGS = Settings(as_of=AS_OF, select=("FLM0", "FLM1"))  # byte fidelity of the model swap; the port has its own tests
 CALL = b'import google.generativeai as genai\nm = genai.GenerativeModel("gemini-2.5-pro")\n'
 SWAPPED = CALL.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
 

@@ -1,0 +1,226 @@
+"""Check a rewritten module before it is written, the way ruff's fix loop does.
+
+This reads both versions with CPython's `ast` and pyflakes, not with the LibCST machinery that made
+the edit, so a bug in the rewrite cannot hide from its own check. Three questions:
+
+- which legacy SDK names does a module still use (imports at any depth, attribute chains)?
+- does the output have an undefined name the original did not have?
+- does it still define every top-level name the original defined (legacy imports aside)?
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterable
+
+from pyflakes import checker, messages
+
+
+@dataclass(frozen=True)
+class LegacyUse:
+    """One use of a legacy SDK name: its qualified name and the first line of its statement."""
+
+    name: str
+    line: int
+    is_import: bool
+
+
+def parse(source: str | bytes) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _is_legacy(qualified: str, prefixes: Iterable[str]) -> bool:
+    return any(qualified == p or qualified.startswith(p + ".") for p in prefixes)
+
+
+def _statement_lines(tree: ast.Module) -> dict[int, int]:
+    """id(node) -> first line of the innermost statement holding it (decorators count as the start)."""
+    lines: dict[int, int] = {}
+
+    def visit(node: ast.AST, line: int) -> None:
+        if isinstance(node, ast.stmt):
+            decorators = getattr(node, "decorator_list", None) or []
+            line = min([node.lineno, *(d.lineno for d in decorators)])
+        lines[id(node)] = line
+        for child in ast.iter_child_nodes(node):
+            visit(child, line)
+
+    for statement in tree.body:
+        visit(statement, statement.lineno)
+    return lines
+
+
+class Imports:
+    """Local names -> qualified names, from the module's imports at any depth (scopes not told apart)."""
+
+    def __init__(self, tree: ast.Module):
+        self.aliases: dict[str, str] = {}
+        self.statements: list[tuple[ast.stmt, str]] = []  # (import statement, qualified name it imports)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        root = alias.name.split(".")[0]
+                        self.aliases.setdefault(root, root)
+                    self.statements.append((node, alias.name))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.statements.append((node, node.module))
+                        continue
+                    qualified = f"{node.module}.{alias.name}"
+                    self.aliases[alias.asname or alias.name] = qualified
+                    self.statements.append((node, qualified))
+
+    def qualified(self, node: ast.AST) -> str | None:
+        """`genai.types.GenerationConfig` -> `google.generativeai.types.GenerationConfig`, via the imports."""
+        chain = _dotted(node)
+        if chain is None:
+            return None
+        root, _, rest = chain.partition(".")
+        if root not in self.aliases:
+            return None
+        return f"{self.aliases[root]}.{rest}" if rest else self.aliases[root]
+
+
+def legacy_uses(tree: ast.Module, prefixes: Iterable[str]) -> list[LegacyUse]:
+    """Every use of a name under `prefixes`: imports at any depth, and the longest dotted chains.
+
+    Scopes are not told apart (an import inside a function counts for the whole module): a check
+    that errs towards "still legacy" keeps a module from being called ported when it is not.
+    """
+    prefixes = tuple(prefixes)
+    lines = _statement_lines(tree)
+    imports = Imports(tree)
+    found = [LegacyUse(name, lines[id(node)], True) for node, name in imports.statements if _is_legacy(name, prefixes)]
+    inner: set[int] = set()
+    for node in ast.walk(tree):  # breadth first: an outer chain is seen before its inner parts
+        if id(node) in inner or not isinstance(node, (ast.Attribute, ast.Name)):
+            continue
+        if isinstance(node, ast.Attribute):
+            _mark_inner(node, inner)
+        qualified = imports.qualified(node)
+        if qualified is not None and _is_legacy(qualified, prefixes):
+            found.append(LegacyUse(qualified, lines[id(node)], False))
+    return found
+
+
+def _mark_inner(node: ast.Attribute, inner: set[int]) -> None:
+    value = node.value
+    while isinstance(value, ast.Attribute):
+        inner.add(id(value))
+        value = value.value
+    inner.add(id(value))
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def undefined_names(tree: ast.Module) -> set[str]:
+    """Names pyflakes reports as undefined (builtins and `__file__`-style module names excluded)."""
+    report = checker.Checker(tree, filename="<module>")
+    return {m.message_args[0] for m in report.messages if isinstance(m, messages.UndefinedName)}
+
+
+def top_level_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(names bound at module level by imports, every other name bound at module level)."""
+    imported: set[str] = set()
+    defined: set[str] = set()
+
+    def bind(target: ast.AST) -> None:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(statement.name)
+            elif isinstance(statement, ast.Import):
+                imported.update(a.asname or a.name.split(".")[0] for a in statement.names)
+            elif isinstance(statement, ast.ImportFrom):
+                imported.update(a.asname or a.name for a in statement.names if a.name != "*")
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                for target in statement.targets if isinstance(statement, ast.Assign) else [statement.target]:
+                    bind(target)
+            elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+                if isinstance(statement, (ast.For, ast.AsyncFor)):
+                    bind(statement.target)
+                else:
+                    for item in statement.items:
+                        if item.optional_vars is not None:
+                            bind(item.optional_vars)
+                visit(statement.body)
+                visit(getattr(statement, "orelse", []))
+            elif isinstance(statement, (ast.If, ast.While)):
+                visit(statement.body)
+                visit(statement.orelse)
+            elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+                visit(statement.body)  # type: ignore[attr-defined]
+                for handler in statement.handlers:  # type: ignore[attr-defined]
+                    visit(handler.body)
+                visit(statement.orelse)  # type: ignore[attr-defined]
+                visit(statement.finalbody)  # type: ignore[attr-defined]
+
+    visit(tree.body)
+    return imported, defined
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a rewrite must not be written (`problem`), and which legacy names it still uses."""
+
+    problem: str | None
+    remaining: tuple[LegacyUse, ...]
+
+
+def check(original: ast.Module, new_source: str | bytes, prefixes: Iterable[str]) -> Verdict:
+    """Compare a rewrite with its original. `problem` is None when the rewrite is safe to write."""
+    prefixes = tuple(prefixes)
+    new = parse(new_source)
+    if new is None:
+        return Verdict("the output does not parse", ())
+    remaining = tuple(legacy_uses(new, prefixes))
+    introduced = sorted(undefined_names(new) - undefined_names(original))
+    if introduced:
+        return Verdict(f"new undefined name{'s' if len(introduced) > 1 else ''} {', '.join(introduced)}", remaining)
+    old_imported, old_defined = top_level_names(original)
+    new_imported, new_defined = top_level_names(new)
+    lost = sorted(old_defined - new_defined - old_imported)
+    if lost:
+        return Verdict(f"top-level name{'s' if len(lost) > 1 else ''} no longer defined: {', '.join(lost)}", remaining)
+    legacy_imported = {u.name.rsplit(".", 1)[-1] for u in legacy_uses(original, prefixes) if u.is_import}
+    lost_imports = sorted(old_imported - new_imported - new_defined - legacy_imported - _legacy_roots(original, prefixes))
+    if lost_imports:
+        return Verdict(f"import{'s' if len(lost_imports) > 1 else ''} removed: {', '.join(lost_imports)}", remaining)
+    return Verdict(None, remaining)
+
+
+def _legacy_roots(tree: ast.Module, prefixes: tuple[str, ...]) -> set[str]:
+    """Names bound by legacy imports (`genai` for `import google.generativeai as genai`, `vertexai`)."""
+    names = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if _is_legacy(alias.name, prefixes) or alias.name.startswith(("vertexai", "google.api_core")):
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
+            for alias in statement.names:
+                qualified = f"{statement.module}.{alias.name}"
+                if _is_legacy(qualified, prefixes) or statement.module.startswith("google.api_core"):
+                    names.add(alias.asname or alias.name)
+    return names
