@@ -36,6 +36,7 @@ class Settings:
     client_name: str = "client"  # the name the SDK-port transforms give a genai.Client they create
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (gitignore-style pattern, rule selectors)
     root: str | None = None  # the folder per_file_ignores patterns are relative to (the config file's)
+    forced_blockers: tuple = ()  # plan.Blocker entries the run-level plan adds for one file (shared objects)
 
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()

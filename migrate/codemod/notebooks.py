@@ -311,8 +311,9 @@ def migrate_notebook(data: bytes, settings: Settings, path: Path = Path("<notebo
     result = migrate_source(virtual.text.encode("utf-8"), settings, path=path)
     findings = [_locate(f, virtual) for f in result.findings]
     reason = _locate_reason(result.reason, virtual)
+    carried = {"port": result.port, "shared": result.shared}
     if result.status != "changed":
-        return FileResult(path, result.status, findings, reason=reason, parsed=result.parsed)
+        return FileResult(path, result.status, findings, reason=reason, parsed=result.parsed, **carried)
     assert result.new_bytes is not None
     new_sources = split_virtual(virtual, result.new_bytes.decode("utf-8"))
     if new_sources is None:
@@ -328,14 +329,14 @@ def migrate_notebook(data: bytes, settings: Settings, path: Path = Path("<notebo
         out.append(_encode(text, cell, new_source, ascii_only))
         last = cell.source_end
     if not out:
-        return FileResult(path, "unchanged", findings, parsed=True)
+        return FileResult(path, "unchanged", findings, parsed=True, **carried)
     out.append(text[last:])
     new_text = "".join(out)
     try:
         json.loads(new_text)
     except json.JSONDecodeError as exc:  # pragma: no cover - a bug guard: never write a broken notebook
         return FileResult(path, "error", findings, reason=f"re-encoded notebook is not valid JSON ({exc}); left untouched", parsed=True)
-    return FileResult(path, "changed", findings, old_bytes=data, new_bytes=bom + new_text.encode("utf-8"), parsed=True)
+    return FileResult(path, "changed", findings, old_bytes=data, new_bytes=bom + new_text.encode("utf-8"), parsed=True, **carried)
 
 
 def _language(metadata: dict) -> str | None:
@@ -402,3 +403,10 @@ def cell_lines(data: bytes) -> dict[int, list[str]]:
     except NotANotebook:
         return {}
     return {cell.number: cell.source.split("\n") for cell in cells}
+
+
+def code_text(data: bytes) -> str:
+    """The code cells as one module, IPython lines masked: for read-only analysis of other modules."""
+    text, _ = _decode(data)
+    cells, _ = scan(text)
+    return build_virtual(cells, "analysis").text

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from migrate.codemod.files import discover
 from migrate.codemod.findings import FileResult
-from migrate.codemod.run import Outcome, run_warnings, shutdown_warnings
+from migrate.codemod.run import Outcome, plan_shared, run_warnings, shutdown_warnings
 from migrate.config import Overrides, Resolved, Resolver
 from migrate.report.summary import summarize
 
@@ -48,6 +48,7 @@ def run(
     for warning in run_warnings(base):
         warnings.append(warning)
     paths = discover(inputs, base.include, base.exclude)
+    every_path = paths
     if narrow is not None:
         paths = narrow(paths)
     groups: dict[Path | None, tuple[Resolved, list[Path]]] = {}
@@ -71,5 +72,6 @@ def run(
         for result in batch:
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]
+    ordered = plan_shared(ordered, every_path, lambda path: configs.for_path(path).settings)
     warnings += shutdown_warnings(ordered, base)
     return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)

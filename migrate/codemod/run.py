@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from migrate.codemod import kinds, notebooks, plan, shared
 from migrate.codemod.engine import catalog_for, process_files
-from migrate.codemod.files import discover, write_atomically
+from migrate.codemod.files import discover, read_bytes, write_atomically
 from migrate.codemod.findings import FileResult
 from migrate.codemod.modelref import parse_reference
 from migrate.errors import UserError
@@ -68,8 +70,53 @@ def run(
     warnings = run_warnings(settings)
     paths = discover(inputs, settings.include, settings.exclude)
     results = process_files(paths, settings, on_result)
+    results = plan_shared(results, paths, lambda path: settings)
     warnings += shutdown_warnings(results, settings)
     return Outcome(results, summarize(results, time.perf_counter() - started), warnings)
+
+
+def plan_shared(results: list[FileResult], all_paths: list[Path], settings_of: Callable[[Path], Settings]) -> list[FileResult]:
+    """Keep on the legacy SDK each ported module that shares a legacy object with another (FLM226).
+
+    Runs after every file's own plan; the few modules it touches are processed once more with
+    their extra blockers. A module kept back can only remove links, so this ends quickly.
+    """
+    by_path = {r.path: r for r in results}
+    if not any(r.port == plan.PORTED and r.shared is not None for r in results):
+        return results
+    root = _common_root(all_paths)
+    forced: dict[Path, list[plan.Blocker]] = {}
+    for _ in range(len(by_path)):
+        modules = [shared.Module(r.path, r.shared, r.port == plan.PORTED) for r in by_path.values() if r.shared is not None]  # type: ignore[arg-type]
+        found = shared.plan_run(modules, all_paths, read_bytes, _python_text, root)
+        fresh = {path: [b for b in blockers if b not in forced.get(path, [])] for path, blockers in found.items()}
+        fresh = {path: blockers for path, blockers in fresh.items() if blockers}
+        if not fresh:
+            break
+        for path, blockers in fresh.items():
+            forced[path] = [*forced.get(path, []), *blockers]
+            try:
+                data = read_bytes(path)
+            except OSError:
+                continue
+            by_path[path] = kinds.migrate_file(path, data, replace(settings_of(path), forced_blockers=tuple(forced[path])))
+    return [by_path[r.path] for r in results]
+
+
+def _python_text(path: Path, data: bytes) -> str:
+    if kinds.kind_of(path) == kinds.NOTEBOOK:
+        try:
+            return notebooks.code_text(data)
+        except notebooks.NotANotebook:
+            return ""
+    return data.decode("utf-8", "replace")
+
+
+def _common_root(paths: list[Path]) -> Path:
+    try:
+        return Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    except ValueError:
+        return Path.cwd()
 
 
 def write_changes(outcome: Outcome) -> list[str]:
