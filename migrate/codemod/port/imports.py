@@ -42,7 +42,32 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
     new_imports = _combined(new_imports)
     if new_imports and first_removed is not None:  # the new imports take the removed one's place and spacing
         new_imports[0] = new_imports[0].with_changes(leading_lines=removed_spacing)
-    return _insert(module, new_imports, first_removed)
+    return _insert(module, new_imports, _before_first_use(module, chosen, first_removed))
+
+
+def _before_first_use(module: cst.Module, chosen: dict[str, str], first_removed: int | None) -> int | None:
+    """The removed import's place, or earlier when a new name is used above it (never below a use)."""
+    names = set(chosen.values())
+    limit = first_removed if first_removed is not None else len(module.body)
+    for index, statement in enumerate(module.body[:limit]):
+        if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+            continue
+        if _uses_any(statement, names):
+            return index
+    return first_removed
+
+
+def _uses_any(node: cst.CSTNode, names: set[str]) -> bool:
+    class Find(cst.CSTVisitor):
+        found = False
+
+        def visit_Name(self, name: cst.Name) -> None:
+            if name.value in names:
+                self.found = True
+
+    finder = Find()
+    node.visit(finder)
+    return finder.found
 
 
 def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleStatementLine]:
@@ -63,60 +88,103 @@ def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleState
     return merged
 
 
-def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int, int]]:
-    """(statement index, alias index) of legacy imports nothing refers to any more."""
+def _is_legacy_import(full: str, ctx: Context) -> bool:
     port = ctx.catalog.port
+    return bool(port.sdk_of(full) or full == "vertexai" or full.startswith(port.exception_module))
+
+
+def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int, int]]:
+    """(id of the import statement, alias index) of legacy imports nothing refers to any more, at any depth."""
     removable = set()
-    scope = facts.module_scope
-    for index, statement in enumerate(module.body):
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(getattr(small, "names", None), cst.ImportStar):
-                continue
-            base = dotted_name(small.module) if isinstance(small, cst.ImportFrom) and small.module is not None else ""
-            for alias_index, alias in enumerate(small.names):  # type: ignore[arg-type]
-                full = f"{base}.{dotted_name(alias.name)}" if base else dotted_name(alias.name)
-                if not (port.sdk_of(full) or full == "vertexai" or full.startswith(port.exception_module)):
+    for scope in facts.scopes:
+        for bound_name, bindings in scope.bindings.items():
+            for binding in bindings:
+                statement = binding.node
+                if binding.kind != "import" or not isinstance(statement, cst.SimpleStatementLine):
                     continue
-                if isinstance(small, cst.Import) and alias.asname is None:
-                    bound_name = full.split(".")[0]
-                elif alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    bound_name = alias.asname.name.value
-                else:
-                    bound_name = dotted_name(alias.name)
-                bindings = scope.bindings.get(bound_name, [])
-                if bindings and not any(facts.references(b) for b in bindings):
-                    removable.add((index, alias_index))
+                for small in statement.body:
+                    if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(getattr(small, "names", None), cst.ImportStar):
+                        continue
+                    base = dotted_name(small.module) if isinstance(small, cst.ImportFrom) and small.module is not None else ""
+                    for alias_index, alias in enumerate(small.names):  # type: ignore[arg-type]
+                        full = f"{base}.{dotted_name(alias.name)}" if base else dotted_name(alias.name)
+                        if _bound_name(small, alias, full) != bound_name or not _is_legacy_import(full, ctx):
+                            continue
+                        if not any(facts.references(b) for b in bindings):
+                            removable.add((id(statement), alias_index))
     return removable
 
 
+def _bound_name(small: cst.Import | cst.ImportFrom, alias: cst.ImportAlias, full: str) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    if isinstance(small, cst.Import):
+        return full.split(".")[0]
+    return dotted_name(alias.name)
+
+
 def _remove_aliases(module: cst.Module, removable: set[tuple[int, int]]) -> tuple[cst.Module, int | None, list[cst.EmptyLine]]:
-    body = []
+    """Drop the removable aliases everywhere; report where the first module-level removal was."""
+    statements = {key[0] for key in removable}
     first_removed = None
-    carried: list[cst.EmptyLine] = []  # comments above a removed statement move to the next one
-    spacing: list[cst.EmptyLine] = []  # blank lines above the first removed statement
+    spacing: list[cst.EmptyLine] = []
     for index, statement in enumerate(module.body):
-        if not isinstance(statement, cst.SimpleStatementLine) or not any(i == index for i, _ in removable):
-            if carried:
-                statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
-                carried = []
-            body.append(statement)
-            continue
+        if id(statement) in statements:
+            first_removed = index
+            spacing = [line for line in statement.leading_lines if line.comment is None]
+            break
+    return module.visit(_DropAliases(removable)), first_removed, spacing
+
+
+class _DropAliases(cst.CSTTransformer):
+    """Removes import aliases by (id(statement), index) at any depth; comments above an emptied
+    statement move to the statement after it, and a block left empty gets `pass`."""
+
+    def __init__(self, removable: set[tuple[int, int]]):
+        super().__init__()
+        self.removable = removable
+        self.statements = {key[0] for key in removable}
+        self.emptied: set[int] = set()
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        if id(original_node) not in self.statements:
+            return updated_node
         kept_small = []
-        for small in statement.body:
-            names = [a for j, a in enumerate(small.names) if (index, j) not in removable]  # type: ignore[union-attr]
+        for small in updated_node.body:
+            names = [a for j, a in enumerate(small.names) if (id(original_node), j) not in self.removable]  # type: ignore[union-attr]
             if names:
                 names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 kept_small.append(small.with_changes(names=names))
-        if first_removed is None:
-            first_removed = len(body)
-            spacing = [line for line in statement.leading_lines if line.comment is None]
         if kept_small:
-            body.append(statement.with_changes(body=kept_small))
-        else:
-            carried.extend(line for line in statement.leading_lines if line.comment is not None)
-    return module.with_changes(body=body), first_removed, spacing
+            return updated_node.with_changes(body=kept_small)
+        emptied = updated_node.with_changes(body=[cst.Pass()])
+        self.emptied.add(id(emptied))
+        return emptied
+
+    def _carry(self, body, footer, block: bool = False):
+        out, carried, leading_removed = [], [], False
+        for statement in body:
+            if id(statement) in self.emptied:
+                carried.extend(line for line in statement.leading_lines if line.comment is not None)
+                leading_removed = leading_removed or not out
+                continue
+            lines = list(statement.leading_lines)
+            if block and leading_removed and not out:  # the block's first statement went: no blank line at its top
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+            if carried or lines != list(statement.leading_lines):
+                statement = statement.with_changes(leading_lines=[*carried, *lines])
+                carried = []
+            out.append(statement)
+        return out, [*carried, *footer]
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):
+        body, footer = self._carry(updated_node.body, updated_node.footer, block=True)
+        return updated_node.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])], footer=footer)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module):
+        body, footer = self._carry(updated_node.body, updated_node.footer)
+        return updated_node.with_changes(body=body, footer=footer)
 
 
 def _insert(module: cst.Module, statements: list[cst.SimpleStatementLine], position: int | None) -> cst.Module:

@@ -45,6 +45,11 @@ class ModelObject:
     uses: list[tuple[cst.Call, Scope, str]] = field(default_factory=list)  # (call, scope, method)
     problem: str | None = None
 
+    @property
+    def plain(self) -> bool:
+        """No configuration: the object becomes its model ID, and calls pass it as model=."""
+        return not self.recipe.items and self.recipe.base is None
+
 
 @dataclass
 class Chat:
@@ -131,7 +136,7 @@ class _Port:
             self._port_embedding(call_node, scope)
         self._rewrite_legacy_types()
         self._rewrite_exceptions()
-        if self.ctx.replacements:
+        if self.ctx.replacements and not self.ctx.port_blocked:
             from migrate.codemod.port.imports import fix_imports
 
             self.ctx.post_passes.append(lambda module: fix_imports(module, self.ctx))
@@ -338,6 +343,12 @@ class _Port:
             return Client(free, None)
         call_node, scope = sites[-1]
         statement = self.facts.statements.get(id(call_node))
+        if scope.kind == "module" and statement is not None and statement not in self.ctx.module.body:
+            for model in self.models.values():
+                if model.sdk == sdk and model.problem is None:
+                    model.problem = "the SDK is configured inside a conditional block: where the client goes is for a person to decide"
+            self.ctx.todo("FLM224", statement, call_node, reason="SDK configuration inside a conditional block (if/try/with): create the google-genai client by hand")
+            return Client(free, None)
         args = self._client_args(call_node, sdk)
         method_class = self._method_class(scope)
         function_scope = None
@@ -469,7 +480,8 @@ class _Port:
             elif anchor is not None or not _is_docstring(statement):
                 if anchor is not None:
                     break
-        if anchor is None:
+        first = next((st for st in body if not _is_docstring(st)), None)
+        if anchor is None and first is None:
             return
         if name in self.facts.module_scope.bindings:
             return  # reusing the module's own google-genai client
@@ -483,7 +495,12 @@ class _Port:
         )
         before = "(no configure call)"
         after = f"{name} = genai.Client(...)"
-        self.ctx.replace("FLM202", anchor, lambda n: cst.FlattenSentinel([n, client]), before=before, after=after, old="the environment", new=after)
+        if anchor is not None:
+            self.ctx.replace("FLM202", anchor, lambda n: cst.FlattenSentinel([n, client]), before=before, after=after, old="the environment", new=after)
+        else:  # no module-level import: the client goes above the first statement
+            client = client.with_changes(leading_lines=[*first.leading_lines, cst.EmptyLine()])  # type: ignore[union-attr]
+            build = lambda n: cst.FlattenSentinel([client, n.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])])  # noqa: E731
+            self.ctx.replace("FLM202", first, build, before=before, after=after, old="the environment", new=after)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ rewriting
 
@@ -499,11 +516,13 @@ class _Port:
                 self.ctx.todo("FLM220" if "follow" in model.problem else "FLM224", statement, model.constructor, reason=model.problem)
             return
         recipe = model.recipe
+        model_node = model.model
+        after = "the model ID" if model.plain else "types.GenerateContentConfig(...)"
         self.ctx.replace(
             "FLM203", model.constructor,
-            recipe.build,  # type: ignore[arg-type]
-            before=f"{model.class_name}(...)", after="types.GenerateContentConfig(...)",
-            old=model.class_name, model=model.model_id,
+            (lambda _: model_node.deep_clone()) if model.plain else recipe.build,  # type: ignore[arg-type, union-attr]
+            before=f"{model.class_name}(...)", after=after,
+            old=model.class_name, new=after, model=model.model_id,
         )  # fmt: skip
         statement = self.facts.statements.get(id(model.constructor))
         if statement is not None and id(statement) not in self.ctx.replacements:
@@ -589,15 +608,19 @@ class _Port:
             contents = updated.args[contents_index].value
             if text_parts:
                 contents = contents.visit(_TextParts())
-            new_args = [kw("model", model_node), kw("contents", contents)]
+            new_args = [kw("model", receiver if model.plain else model_node), kw("contents", contents)]
             if base == "generate_content":
-                config_expr = receiver
-                if overrides or timeout:
-                    update = overrides(updated) if overrides else []
-                    if timeout:
-                        update.append(cst.DictElement(string("http_options"), timeout(updated)))
-                    config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict(separated(update)))])
-                new_args.append(kw("config", config_expr))
+                update = overrides(updated) if overrides else []
+                if timeout:
+                    update.append(cst.DictElement(string("http_options"), timeout(updated)))
+                if model.plain and update:
+                    fields = [kw(string_value(e.key), e.value) for e in update]  # type: ignore[arg-type]
+                    new_args.append(kw("config", call(types_attr("GenerateContentConfig"), fields)))
+                elif not model.plain:
+                    config_expr = receiver
+                    if update:
+                        config_expr = call(cst.Attribute(value=receiver, attr=cst.Name("model_copy")), [kw("update", cst.Dict(separated(update)))])
+                    new_args.append(kw("config", config_expr))
             elif base == "count_tokens" and model.sdk == "vertexai" and ({"system_instruction", "tools"} & model.recipe.has):
                 fields = [kw(f, cst.Attribute(value=receiver, attr=cst.Name(f))) for f in ("system_instruction", "tools") if f in model.recipe.has]
                 new_args.append(kw("config", call(types_attr("CountTokensConfig"), fields)))
@@ -762,8 +785,7 @@ class _Port:
 
         def build(updated: cst.Call) -> cst.BaseExpression:
             receiver = updated.func.value  # type: ignore[attr-defined]
-            config_expr = receiver
-            new_args = [kw("model", model_node), kw("config", config_expr)]
+            new_args = [kw("model", receiver)] if model.plain else [kw("model", model_node), kw("config", receiver)]
             if history_builder is not None:
                 new_args.append(kw("history", history_builder(updated)))
             return call(cst.Attribute(value=_at_client(client, namespace), attr=cst.Name("create")), new_args)
