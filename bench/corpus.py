@@ -1,0 +1,287 @@
+"""Corpus runner: `flm fix` over a copy of real code, every legacy-SDK file classified (issue 10).
+
+    python bench/corpus.py CORPUS_DIR [--name NAME] [--json OUT] [--keep WORKDIR] [-- extra flm fix args]
+
+Copies CORPUS_DIR to a work folder (the corpus itself is never modified), runs
+`<this interpreter> -m migrate fix . --format json --no-cache` there as a user would (PYTHONPATH picks
+which tree of the tool is measured), then puts each .py / .ipynb file that references a legacy SDK in
+one class (see `corpus_classify.classify`):
+
+  fully_ported  no legacy reference left, file changed, not broken
+  todo          legacy references remain, no google-genai code added, a TODO(flm ...) or port finding names a blocker
+  half_ported   legacy references remain and google-genai code was added
+  untouched     legacy references remain, no blocker named (file unchanged, or changed outside the port)
+  broken        output does not parse, has new undefined names (pyflakes), uses a google.genai name the
+                installed SDK lacks, or flm refused/errored on the file (also counted as `refused`)
+
+Prints a table per kind, the top blockers and the top legacy APIs left in files not fully ported;
+--json writes every file's class and reasons. Nothing in the corpus is executed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus_classify as cc  # noqa: E402
+
+# Resolves dotted google.genai names in a child process (the SDK is imported, the corpus never runs).
+_RESOLVE = r"""
+import importlib, json, sys
+missing = []
+for name in json.load(sys.stdin):
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+            break
+        except ImportError:
+            continue
+    else:
+        missing.append(name)
+        continue
+    for attr in parts[i:]:
+        if hasattr(obj, attr):
+            obj = getattr(obj, attr)
+            continue
+        fields = getattr(obj, "model_fields", None)
+        if not (isinstance(fields, dict) and attr in fields):
+            missing.append(name)
+        break  # a pydantic field: what follows is an instance attribute
+json.dump(missing, sys.stdout)
+"""
+
+
+def tool_root() -> Path | None:
+    """The checkout of the measured `migrate` (found on sys.path, not imported)."""
+    spec = importlib.util.find_spec("migrate")
+    return Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
+
+
+def _rules_file(name: str) -> dict:
+    root = tool_root()
+    path = root / "rules" / name if root else None
+    return (yaml.safe_load(path.read_text()) or {}) if path and path.is_file() else {}
+
+
+def legacy_prefixes() -> tuple[str, ...]:
+    """The runner's legacy list plus `legacy_modules` of the measured tree's rules/port.yaml."""
+    extra = [m for modules in (_rules_file("port.yaml").get("legacy_modules") or {}).values() for m in modules]
+    return tuple(dict.fromkeys([*cc.LEGACY_PREFIXES, *extra]))
+
+
+def refused_rules() -> set[str]:
+    """IDs of the measured tree's rules that report a port refused by verification (name `*-refused`)."""
+    return {r["id"] for r in _rules_file("rules.yaml").get("rules", []) if str(r.get("name", "")).endswith("-refused")}
+
+
+def tool_state() -> dict:
+    root = tool_root()
+    if root is None:
+        return {}
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+    return {"path": str(root), "commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def missing_genai_names(names: set[str]) -> set[str]:
+    if not names:
+        return set()
+    proc = subprocess.run([sys.executable, "-c", _RESOLVE], input=json.dumps(sorted(names)), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot check google.genai names: {proc.stderr.strip().splitlines()[-1:]}")
+    return set(json.loads(proc.stdout))
+
+
+def source_of(raw: bytes, notebook: bool) -> tuple[str | None, list[str], str]:
+    """(code, legacy pip lines, problem); code is None when the file cannot be read as code."""
+    try:
+        if notebook:
+            code, pip = cc.notebook_source(raw)
+            return code, pip, ""
+        return raw.decode("utf-8"), [], ""
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+        return None, [], f"{type(exc).__name__}: {exc}"
+
+
+def run_flm(work: Path, extra: list[str]) -> tuple[dict, float]:
+    report = work.parent / (work.name + ".flm.json")
+    cmd = [sys.executable, "-m", "migrate", "fix", ".", "--format", "json", "--no-cache", "-o", str(report), *extra]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if not report.is_file():
+        raise RuntimeError(f"flm fix wrote no report (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
+    data = json.loads(report.read_text())
+    report.unlink()
+    return data, seconds
+
+
+def _key(path: str) -> str:
+    return os.path.normpath(path)
+
+
+def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ...], refusing: set[str] = frozenset()) -> list[dict]:
+    findings: dict[str, list[dict]] = {}
+    for f in flm.get("findings", []):
+        findings.setdefault(_key(f["file"]), []).append(f)
+    status = {_key(s["file"]): (s.get("status", ""), s.get("reason") or "") for s in flm.get("skipped", [])}
+    pending = []
+    for path in sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
+        rel = str(path.relative_to(corpus))
+        notebook = path.suffix == ".ipynb"
+        raw_before = path.read_bytes()
+        code_before, pip_before, problem = source_of(raw_before, notebook)
+        if code_before is None:
+            continue
+        before = cc.facts(code_before, prefixes)
+        if not before.legacy:
+            continue
+        out_path = work / rel
+        raw_after = out_path.read_bytes() if out_path.is_file() else b""
+        code_after, pip_after, problem = source_of(raw_after, notebook)
+        after = cc.facts(code_after, prefixes) if code_after is not None else cc.Facts(parsed=False, error=problem or "output missing")
+        pending.append((rel, notebook, before, after, raw_before != raw_after, pip_before, pip_after))
+    missing = missing_genai_names({name for item in pending for name in item[3].genai})
+    records = []
+    for rel, notebook, before, after, changed, pip_before, pip_after in pending:
+        flm_status, flm_reason = status.get(_key(rel), ("", ""))
+        klass, reasons = cc.classify(before, after, changed, findings.get(_key(rel), []), flm_status, flm_reason, missing, refusing)
+        if notebook:
+            reasons["pip_legacy_left"] = [line for line in pip_after if line in pip_before]
+        if not before.parsed:
+            reasons["original_unparsed"] = before.error
+        records.append({"file": rel, "kind": "ipynb" if notebook else "py", "class": klass, **reasons})
+    return records
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+def table(records: list[dict]) -> str:
+    head = ["kind", "files", *cc.CLASSES, "refused"]
+    rows = []
+    for kind in ("py", "ipynb"):
+        mine = [r for r in records if r["kind"] == kind]
+        counts = Counter(r["class"] for r in mine)
+        rows.append([kind, str(len(mine)), *(str(counts[c]) for c in cc.CLASSES), str(sum(bool(r.get("refused")) for r in mine))])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    line = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def _api(name: str) -> str:
+    """Qualified name without a trailing enum member (`...HarmCategory.HARM_CATEGORY_X` -> `...HarmCategory`)."""
+    parts = name.split(".")
+    while len(parts) > 2 and parts[-1].isupper() and len(parts[-1]) > 1:
+        parts.pop()
+    return ".".join(parts)
+
+
+def top_blockers(records: list[dict], n: int = 20) -> list[tuple[str, int]]:
+    """Blocker findings of flm's report, or a file's TODO markers when the report named none."""
+    counts: Counter[str] = Counter()
+    for r in records:
+        counts.update([f"{f['rule']}: {f['message']}" for f in r["blocker_findings"]] or r["todos"])
+    return counts.most_common(n)
+
+
+def top_legacy_apis(records: list[dict], n: int = 20) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for r in records:
+        if r["class"] != "fully_ported":
+            names = set(r["legacy_after"])
+            counts.update({_api(n) for n in names if not any(o.startswith(n + ".") for o in names)})
+    return counts.most_common(n)
+
+
+def summary_text(name: str, records: list[dict], meta: dict) -> str:
+    pip_nbs = [r for r in records if r.get("pip_legacy_left")]
+    tool = meta.get("tool") or {}
+    state = f"tool {tool.get('path')} @ {tool.get('commit')}{' + uncommitted changes' if tool.get('dirty') else ''}" if tool else "tool not found"
+    out = [f"## {name}", "", state, "",
+           f"{meta['files_py']} .py and {meta['files_ipynb']} .ipynb files in the corpus; flm fix {meta['flm_seconds']:.1f}s, "
+           f"classification {meta['classify_seconds']:.1f}s, total {meta['total_seconds']:.1f}s", "",
+           table(records), "",
+           f"notebooks still installing a legacy SDK with %pip/!pip: {len(pip_nbs)} "
+           f"({sum(len(r['pip_legacy_left']) for r in pip_nbs)} lines)", "",
+           "Top TODO/blocker messages (count):", ""]
+    out += [f"- {count} x {msg}" for msg, count in top_blockers(records)] or ["- none"]
+    out += ["", "Top legacy APIs left in files not fully ported (files):", ""]
+    out += [f"- {count} `{api}`" for api, count in top_legacy_apis(records)] or ["- none"]
+    return "\n".join(out) + "\n"
+
+
+def run(corpus: Path, name: str, keep: Path | None, extra: list[str]) -> tuple[list[dict], dict]:
+    start = time.perf_counter()
+    temp = None
+    if keep:
+        if keep.exists():
+            shutil.rmtree(keep)
+        work = keep
+    else:
+        temp = Path(tempfile.mkdtemp(prefix="flm-corpus-"))
+        work = temp / name
+    try:
+        shutil.copytree(corpus, work, symlinks=True)
+        flm, flm_seconds = run_flm(work, extra)
+        t = time.perf_counter()
+        records = classify_corpus(corpus, work, flm, legacy_prefixes(), refused_rules())
+        classify_seconds = time.perf_counter() - t
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+    meta = {
+        "name": name, "corpus": str(corpus), "tool": tool_state(), "workdir": str(keep) if keep else None, "flm_args": extra,
+        "files_py": sum(1 for _ in corpus.rglob("*.py")), "files_ipynb": sum(1 for _ in corpus.rglob("*.ipynb")),
+        "flm_summary": flm.get("summary"), "flm_warnings": flm.get("warnings"),
+        "flm_seconds": flm_seconds, "classify_seconds": classify_seconds, "total_seconds": time.perf_counter() - start,
+    }
+    return records, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    extra: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, extra = argv[:at], argv[at + 1:]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--name", help="label for the report (default: the folder name)")
+    parser.add_argument("--json", type=Path, help="write per-file classes and reasons here")
+    parser.add_argument("--keep", type=Path, help="port into this folder (replaced) and keep it, to read the diffs")
+    args = parser.parse_args(argv)
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        print(f"error: {args.corpus} is not a folder", file=sys.stderr)
+        return 2
+    if args.keep and (args.keep.resolve() == corpus or corpus in args.keep.resolve().parents):
+        print("error: --keep must be outside the corpus", file=sys.stderr)
+        return 2
+    name = args.name or corpus.name
+    try:
+        records, meta = run(corpus, name, args.keep.resolve() if args.keep else None, extra)
+    except (RuntimeError, OSError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary_text(name, records, meta))
+    if args.json:
+        args.json.write_text(json.dumps({"meta": meta, "files": records}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
