@@ -24,6 +24,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus_classify as cc  # noqa: E402
+import corpus_wire  # noqa: E402
 
 # Resolves dotted google.genai names in a child process (the SDK is imported, the corpus never runs).
 _RESOLVE = r"""
@@ -117,17 +119,23 @@ def source_of(raw: bytes, notebook: bool) -> tuple[str | None, list[str], str]:
         return None, [], f"{type(exc).__name__}: {exc}"
 
 
-def run_flm(work: Path, extra: list[str]) -> tuple[dict, float]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_flm(work: Path, extra: list[str]) -> tuple[dict, float, float]:
+    """flm's JSON report, its wall time and its CPU time (all its processes)."""
     report = work.parent / (work.name + ".flm.json")
     cmd = [sys.executable, "-m", "migrate", "fix", ".", "--format", "json", "--no-cache", "-o", str(report), *extra]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if not report.is_file():
         raise RuntimeError(f"flm fix wrote no report (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
     data = json.loads(report.read_text())
     report.unlink()
-    return data, seconds
+    return data, seconds, cpu
 
 
 def _key(path: str) -> str:
@@ -139,7 +147,7 @@ def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ..
     for f in flm.get("findings", []):
         findings.setdefault(_key(f["file"]), []).append(f)
     status = {_key(s["file"]): (s.get("status", ""), s.get("reason") or "") for s in flm.get("skipped", [])}
-    pending = []
+    pending, unparsed = [], []
     for path in sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
         rel = str(path.relative_to(corpus))
         notebook = path.suffix == ".ipynb"
@@ -148,6 +156,8 @@ def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ..
         if code_before is None:
             continue
         before = cc.facts(code_before, prefixes)
+        if not before.parsed and any(p in code_before for p in prefixes):
+            unparsed.append({"file": rel, "error": before.error})
         if not before.legacy:
             continue
         out_path = work / rel
@@ -162,10 +172,8 @@ def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ..
         klass, reasons = cc.classify(before, after, changed, findings.get(_key(rel), []), flm_status, flm_reason, missing, refusing)
         if notebook:
             reasons["pip_legacy_left"] = [line for line in pip_after if line in pip_before]
-        if not before.parsed:
-            reasons["original_unparsed"] = before.error
         records.append({"file": rel, "kind": "ipynb" if notebook else "py", "class": klass, **reasons})
-    return records
+    return records, unparsed
 
 
 # --- report -------------------------------------------------------------------------------------------
@@ -198,6 +206,13 @@ def top_blockers(records: list[dict], n: int = 20) -> list[tuple[str, int]]:
     return counts.most_common(n)
 
 
+def blocker_rules(records: list[dict]) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for r in records:
+        counts.update({f["rule"] for f in r["blocker_findings"]} or {t.split(":", 1)[0] for t in r["todos"]})
+    return counts.most_common()
+
+
 def top_legacy_apis(records: list[dict], n: int = 20) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for r in records:
@@ -212,19 +227,25 @@ def summary_text(name: str, records: list[dict], meta: dict) -> str:
     tool = meta.get("tool") or {}
     state = f"tool {tool.get('path')} @ {tool.get('commit')}{' + uncommitted changes' if tool.get('dirty') else ''}" if tool else "tool not found"
     out = [f"## {name}", "", state, "",
-           f"{meta['files_py']} .py and {meta['files_ipynb']} .ipynb files in the corpus; flm fix {meta['flm_seconds']:.1f}s, "
+           f"{meta['files_py']} .py and {meta['files_ipynb']} .ipynb files in the corpus; flm fix {meta['flm_seconds']:.1f}s wall / {meta['flm_cpu_seconds']:.1f}s CPU, "
            f"classification {meta['classify_seconds']:.1f}s, total {meta['total_seconds']:.1f}s", "",
            table(records), "",
+           f"legacy files whose original does not parse as Python (not classified): {len(meta['unparsed_legacy'])}", "",
            f"notebooks still installing a legacy SDK with %pip/!pip: {len(pip_nbs)} "
            f"({sum(len(r['pip_legacy_left']) for r in pip_nbs)} lines)", "",
+           "Files per blocker rule: " + (", ".join(f"{rule} {n}" for rule, n in blocker_rules(records)) or "none"), "",
            "Top TODO/blocker messages (count):", ""]
     out += [f"- {count} x {msg}" for msg, count in top_blockers(records)] or ["- none"]
+    wired = Counter(r["wire"]["verdict"] for r in records if "wire" in r)
+    if wired:
+        out += ["", f"Wire check of fully ported standalone programs ({meta['wire_seconds']:.1f}s): "
+                + ", ".join(f"{verdict} {n}" for verdict, n in sorted(wired.items()))]
     out += ["", "Top legacy APIs left in files not fully ported (files):", ""]
     out += [f"- {count} `{api}`" for api, count in top_legacy_apis(records)] or ["- none"]
     return "\n".join(out) + "\n"
 
 
-def run(corpus: Path, name: str, keep: Path | None, extra: list[str]) -> tuple[list[dict], dict]:
+def run(corpus: Path, name: str, keep: Path | None, extra: list[str], wire: bool = False) -> tuple[list[dict], dict]:
     start = time.perf_counter()
     temp = None
     if keep:
@@ -236,18 +257,28 @@ def run(corpus: Path, name: str, keep: Path | None, extra: list[str]) -> tuple[l
         work = temp / name
     try:
         shutil.copytree(corpus, work, symlinks=True)
-        flm, flm_seconds = run_flm(work, extra)
+        flm, flm_seconds, flm_cpu = run_flm(work, extra)
         t = time.perf_counter()
-        records = classify_corpus(corpus, work, flm, legacy_prefixes(), refused_rules())
+        records, unparsed = classify_corpus(corpus, work, flm, legacy_prefixes(), refused_rules())
         classify_seconds = time.perf_counter() - t
+        wire_seconds = 0.0
+        if wire:
+            t = time.perf_counter()
+            scratch = Path(tempfile.mkdtemp(prefix="flm-corpus-before-")) / name
+            try:
+                shutil.copytree(corpus, scratch, symlinks=True)
+                corpus_wire.wire_check(records, scratch, work, tool_root())
+            finally:
+                shutil.rmtree(scratch.parent, ignore_errors=True)
+            wire_seconds = time.perf_counter() - t
     finally:
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
     meta = {
         "name": name, "corpus": str(corpus), "tool": tool_state(), "workdir": str(keep) if keep else None, "flm_args": extra,
         "files_py": sum(1 for _ in corpus.rglob("*.py")), "files_ipynb": sum(1 for _ in corpus.rglob("*.ipynb")),
-        "flm_summary": flm.get("summary"), "flm_warnings": flm.get("warnings"),
-        "flm_seconds": flm_seconds, "classify_seconds": classify_seconds, "total_seconds": time.perf_counter() - start,
+        "unparsed_legacy": unparsed, "flm_summary": flm.get("summary"), "flm_warnings": flm.get("warnings"),
+        "flm_seconds": flm_seconds, "flm_cpu_seconds": flm_cpu, "classify_seconds": classify_seconds, "wire_seconds": wire_seconds, "total_seconds": time.perf_counter() - start,
     }
     return records, meta
 
@@ -262,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--name", help="label for the report (default: the folder name)")
     parser.add_argument("--json", type=Path, help="write per-file classes and reasons here")
+    parser.add_argument("--wire", action="store_true",
+                        help="also run each fully ported standalone .py before and after against the fake Gemini server")
     parser.add_argument("--keep", type=Path, help="port into this folder (replaced) and keep it, to read the diffs")
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
@@ -273,13 +306,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name = args.name or corpus.name
     try:
-        records, meta = run(corpus, name, args.keep.resolve() if args.keep else None, extra)
+        records, meta = run(corpus, name, args.keep.resolve() if args.keep else None, extra, args.wire)
     except (RuntimeError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(summary_text(name, records, meta))
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "files": records}, indent=1) + "\n")
+    print(summary_text(name, records, meta))
     return 0
 
 

@@ -168,3 +168,32 @@ def test_real_tool_smoke(tmp_path):
     files = json.loads((tmp_path / "out.json").read_text())["files"]
     assert [r["file"] for r in files] == ["gen.py"] and files[0]["class"] in cc.CLASSES
     assert (corpus / "gen.py").read_text() == GENERATE
+
+
+def test_wire_check_runs_ported_programs_against_the_fake_server(tmp_path):
+    """--wire: original and output each run with the real SDKs against FakeGemini; differences are named."""
+    original = GENERATE.replace("genai.GenerativeModel", 'genai.configure(api_key="k")\nmodel = genai.GenerativeModel', 1).replace("model = model", "model")
+    cases = {"same.py": PORTED, "hotter.py": PORTED.replace('contents="hi"', 'contents="hi", config={"temperature": 0.9}'),
+             "crash.py": PORTED + "raise SystemExit('ported program failed')\n", "library.py": None}
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for rel in cases:
+        (corpus / rel).write_text(original if rel != "library.py" else "import google.generativeai as genai\ndef f():\n    return genai\n")
+    fake = tmp_path / "fake"
+    (fake / "migrate").mkdir(parents=True)
+    (fake / "migrate" / "__init__.py").write_text("")
+    (fake / "migrate" / "__main__.py").write_text(FAKE_FLM)
+    (fake / "tests").symlink_to(REPO / "tests")
+    rewrite = {rel: text for rel, text in cases.items() if text}
+    rewrite["library.py"] = "from google import genai\ndef f():\n    return genai\n"
+    (tmp_path / "spec.json").write_text(json.dumps({"rewrite": rewrite, "findings": [], "skipped": []}))
+    proc = run_runner(corpus, tmp_path, {"PYTHONPATH": str(fake), "FAKE_FLM_SPEC": str(tmp_path / "spec.json")}, "--wire")
+    assert proc.returncode == 0, proc.stderr
+    files = {r["file"]: r for r in json.loads((tmp_path / "out.json").read_text())["files"]}
+    assert {f: r["class"] for f, r in files.items()} == dict.fromkeys(cases, "fully_ported")
+    assert files["same.py"]["wire"]["verdict"] == "equivalent", files["same.py"]["wire"]
+    assert files["hotter.py"]["wire"]["verdict"] == "requests_differ" and "temperature" in files["hotter.py"]["wire"]["detail"]
+    assert files["crash.py"]["wire"] | {"requests_after": 1} == {"verdict": "crashes_after", "detail": "ported program failed",
+                                                              "requests_before": 1, "requests_after": 1}
+    assert "wire" not in files["library.py"]
+    assert "Wire check of fully ported standalone programs" in proc.stdout
