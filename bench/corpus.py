@@ -57,11 +57,13 @@ for name in json.load(sys.stdin):
     for attr in parts[i:]:
         if hasattr(obj, attr):
             obj = getattr(obj, attr)
+            if isinstance(obj, property) or callable(obj) and not isinstance(obj, type):
+                break  # what follows is an attribute of what the property or method returns
             continue
         fields = getattr(obj, "model_fields", None)
         if not (isinstance(fields, dict) and attr in fields):
             missing.append(name)
-        break  # a pydantic field: what follows is an instance attribute
+        break  # a pydantic field: what follows is an attribute of its value
 json.dump(missing, sys.stdout)
 """
 
@@ -198,12 +200,15 @@ def _api(name: str) -> str:
     return ".".join(parts)
 
 
-def top_blockers(records: list[dict], n: int = 20) -> list[tuple[str, int]]:
-    """Blocker findings of flm's report, or a file's TODO markers when the report named none."""
-    counts: Counter[str] = Counter()
+def top_blockers(records: list[dict], n: int = 20) -> list[tuple[str, int, int]]:
+    """(message, sites, files): blocker findings of flm's report, or a file's TODO markers when it named none."""
+    sites: Counter[str] = Counter()
+    files: Counter[str] = Counter()
     for r in records:
-        counts.update([f"{f['rule']}: {f['message']}" for f in r["blocker_findings"]] or r["todos"])
-    return counts.most_common(n)
+        messages = [f"{f['rule']}: {f['message']}" for f in r["blocker_findings"]] or r["todos"]
+        sites.update(messages)
+        files.update(set(messages))
+    return [(msg, sites[msg], count) for msg, count in files.most_common(n)]
 
 
 def blocker_rules(records: list[dict]) -> list[tuple[str, int]]:
@@ -234,8 +239,8 @@ def summary_text(name: str, records: list[dict], meta: dict) -> str:
            f"notebooks still installing a legacy SDK with %pip/!pip: {len(pip_nbs)} "
            f"({sum(len(r['pip_legacy_left']) for r in pip_nbs)} lines)", "",
            "Files per blocker rule: " + (", ".join(f"{rule} {n}" for rule, n in blocker_rules(records)) or "none"), "",
-           "Top TODO/blocker messages (count):", ""]
-    out += [f"- {count} x {msg}" for msg, count in top_blockers(records)] or ["- none"]
+           "Top TODO/blocker messages (files, sites):", ""]
+    out += [f"- {files} files, {sites} sites: {msg}" for msg, sites, files in top_blockers(records)] or ["- none"]
     wired = Counter(r["wire"]["verdict"] for r in records if "wire" in r)
     if wired:
         out += ["", f"Wire check of fully ported standalone programs ({meta['wire_seconds']:.1f}s): "

@@ -26,6 +26,10 @@ LEGACY_PREFIXES = (
     "vertexai.batch_prediction", "vertexai.preview.batch_prediction",
     "vertexai.init",
 )
+# Vertex SDK parts that google-genai does not replace but that take the legacy generative objects
+# (`Prompt(generation_config=GenerationConfig(...))`, `EvalTask.evaluate(model=GenerativeModel(...))`).
+# They do not make a file legacy; in a legacy file they are legacy references that stay.
+LEGACY_CONSUMERS = ("vertexai.prompts", "vertexai.preview.prompts", "vertexai.evaluation", "vertexai.preview.evaluation")
 GENAI_PREFIX = "google.genai"
 CLASSES = ("fully_ported", "todo", "half_ported", "untouched", "broken")
 
@@ -57,6 +61,49 @@ def _cells(raw: bytes) -> list[str]:
     return out
 
 
+class _LineState:
+    """Just enough of Python's lexer to know whether a line starts a new statement."""
+
+    def __init__(self):
+        self.depth = 0          # open brackets
+        self.quote = ""         # the open string's delimiter, if any
+        self.continued = False  # the previous line ended with a backslash
+
+    @property
+    def at_statement_start(self) -> bool:
+        return not (self.depth or self.quote or self.continued)
+
+    def feed(self, line: str) -> None:
+        i, n = 0, len(line)
+        while i < n:
+            if self.quote:
+                if line[i] == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = ""
+                    continue
+                i += 1
+                continue
+            ch = line[i]
+            if ch == "#":
+                break
+            if ch in "\"'":
+                triple = line[i:i + 3]
+                self.quote = triple if triple in ('"""', "'''") else ch
+                i += len(self.quote)
+                continue
+            if ch in "([{":
+                self.depth += 1
+            elif ch in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        if self.quote in ('"', "'") and not line.endswith("\\"):
+            self.quote = ""  # an unterminated one-line string: the parser will say so
+        self.continued = line.endswith("\\") and not self.quote
+
+
 def _blank_magics(cell: str) -> str:
     lines = cell.split("\n")
     first = lines[0].strip()
@@ -64,16 +111,18 @@ def _blank_magics(cell: str) -> str:
         if first[2:].split(" ", 1)[0] not in PYTHON_CELL_MAGICS:
             return ""
         lines[0] = ""
-    out, continued = [], False
+    out, state, in_magic = [], _LineState(), False
     for line in lines:
         stripped = line.strip()
-        magic = continued or stripped.startswith(("%", "!")) or bool(_HELP.match(stripped)) or bool(_SHELL_ASSIGN.match(stripped))
+        magic = in_magic or (state.at_statement_start and (
+            stripped.startswith(("%", "!")) or bool(_HELP.match(stripped)) or bool(_SHELL_ASSIGN.match(stripped))))
         if magic:
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(indent + "pass" if indent and not continued else "")
-            continued = stripped.endswith("\\")
+            out.append(indent + "pass" if indent and not in_magic else "")
+            in_magic = stripped.endswith("\\")
         else:
             out.append(line)
+            state.feed(line)
     return "\n".join(out)
 
 
@@ -92,6 +141,7 @@ class Facts:
     parsed: bool
     error: str = ""
     legacy: set[str] = field(default_factory=set)     # qualified legacy names, imports and uses
+    consumers: set[str] = field(default_factory=set)  # qualified names under LEGACY_CONSUMERS
     genai: set[str] = field(default_factory=set)      # qualified google.genai names, imports and uses
     undefined: set[str] = field(default_factory=set)  # pyflakes undefined names
     todos: Counter = field(default_factory=Counter)   # (rule, message) of `# TODO(flm ...)` markers
@@ -111,15 +161,24 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _resolve(bound: dict, root: str, at: tuple[int, int]) -> set[str]:
+    candidates = bound.get(root, [])
+    above = [q for pos, q in sorted(candidates) if pos < at]
+    return set(above[-1:]) or {q for _, q in candidates}
+
+
 def references(tree: ast.AST) -> set[str]:
     """Every qualified name the code imports or uses through an imported name.
 
     A use resolves through the last import of its root name above it in the file (scopes flattened,
     as a script or notebook runs top to bottom), or through every import of it when none is above.
+    A name assigned exactly once, from a call of an imported class (`tool = types.Tool(...)`), stands
+    for an instance: `tool.to_dict` is recorded as `google.genai.types.Tool.to_dict`.
     """
     bound: dict[str, list[tuple[tuple[int, int], str]]] = {}
     names: set[str] = set()
     inner: set[int] = set()
+    stores: Counter = Counter()
 
     def bind(name: str, node: ast.AST, qualified: str) -> None:
         bound.setdefault(name, []).append(((node.lineno, node.col_offset), qualified))
@@ -138,16 +197,27 @@ def references(tree: ast.AST) -> set[str]:
                     bind(alias.asname or alias.name, node, f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Attribute):
             inner.add(id(node.value))
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] += 1
+    instances: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and stores[node.targets[0].id] == 1 and node.targets[0].id not in bound and isinstance(node.value, ast.Call)):
+            dotted = _dotted(node.value.func)
+            if dotted and dotted.rsplit(".", 1)[-1][:1].isupper():
+                root, _, rest = dotted.partition(".")
+                for qualified in _resolve(bound, root, (node.lineno, node.col_offset)):
+                    instances[node.targets[0].id] = f"{qualified}.{rest}" if rest else qualified
     for node in ast.walk(tree):
         if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner:
             dotted = _dotted(node)
             if not dotted:
                 continue
             root, _, rest = dotted.partition(".")
-            candidates = bound.get(root, [])
-            above = [q for pos, q in sorted(candidates) if pos < (node.lineno, node.col_offset)]
-            for qualified in above[-1:] or {q for _, q in candidates}:
+            for qualified in _resolve(bound, root, (node.lineno, node.col_offset)):
                 names.add(f"{qualified}.{rest}" if rest else qualified)
+            if root in instances and rest:
+                names.add(f"{instances[root]}.{rest}")
     return names
 
 
@@ -166,6 +236,7 @@ def facts(source: str, legacy_prefixes=LEGACY_PREFIXES) -> Facts:
     return Facts(
         parsed=True,
         legacy={r for r in refs if has_prefix(r, legacy_prefixes)},
+        consumers={r for r in refs if has_prefix(r, LEGACY_CONSUMERS)},
         genai={r for r in refs if has_prefix(r, (GENAI_PREFIX,))},
         undefined=undefined_names(tree),
         todos=todos,
@@ -195,7 +266,7 @@ def classify(before: Facts, after: Facts, changed: bool, findings: list[dict], f
     blockers = [f for f in findings if is_blocker(f)]
     reasons: dict = {
         "legacy_before": sorted(before.legacy),
-        "legacy_after": sorted(after.legacy),
+        "legacy_after": sorted(after.legacy | after.consumers),
         "todos": [f"{rule}: {msg}" for (rule, msg), n in sorted(new_todos.items()) for _ in range(n)],
         "blocker_findings": [{"rule": f["rule"], "line": f.get("line"), "message": f.get("message")} for f in blockers],
         "changed": changed,
@@ -224,7 +295,9 @@ def classify(before: Facts, after: Facts, changed: bool, findings: list[dict], f
     if broken:
         reasons["why"] = "; ".join(broken)
         return "broken", reasons
-    if not after.legacy:
+    if after.consumers:
+        reasons["legacy_consumers"] = sorted(after.consumers)
+    if not (after.legacy or after.consumers):
         return ("fully_ported" if changed else "untouched"), reasons
     if genai_added:
         return "half_ported", reasons

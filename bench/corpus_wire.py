@@ -10,6 +10,8 @@ original fails against the fake: nothing to compare), `timeout`.
 from __future__ import annotations
 
 import ast
+import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,17 +34,26 @@ def is_program(source: str) -> bool:
     return False
 
 
+_EXCEPTION = re.compile(r"^[\w.]*(Error|Exception|Exit)\b")
+
+
 def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    """The last exception line of a traceback (unittest prints a summary after it), else the last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if _EXCEPTION.match(line)]
+    return (errors or lines or [""])[-1][:300]
+
+
+STUBS = Path(__file__).resolve().parent / "corpus_stubs"  # test-only packages the samples import (absl)
 
 
 def compare(harness, fake, before_path: Path, after_path: Path, timeout: float) -> dict:
     """Model aside (the swap is its own rule), the two runs must print and send the same."""
+    env = {"PYTHONPATH": f"{harness.SHIM_DIR}{os.pathsep}{STUBS}"}
     with fake.FakeGemini() as srv:
-        before = harness.run_program(before_path, srv, timeout=timeout)
+        before = harness.run_program(before_path, srv, env=env, timeout=timeout)
     with fake.FakeGemini() as srv:
-        after = harness.run_program(after_path, srv, timeout=timeout)
+        after = harness.run_program(after_path, srv, env=env, timeout=timeout)
     result = {"requests_before": len(before.requests), "requests_after": len(after.requests)}
     if before.timed_out or after.timed_out:
         return {**result, "verdict": "timeout"}

@@ -61,6 +61,12 @@ CASES = {
     "undefined.py": (GENERATE, PORTED.replace("from google import genai\n", ""), [], None, "broken"),
     "no_such_type.py": (GENERATE, PORTED.replace("client = genai.Client()", "client = genai.Client()\nc = genai.types.GenerateContentConfigX()"), [], None, "broken"),
     "no_parse.py": (GENERATE, "def (:\n", [], None, "broken"),
+    "consumer.py": ("from vertexai.generative_models import GenerationConfig\nfrom vertexai.preview.prompts import Prompt\n"
+                    "Prompt(generation_config=GenerationConfig())\n",
+                    "from google.genai import types\nfrom vertexai.preview.prompts import Prompt\n"
+                    "Prompt(generation_config=types.GenerateContentConfig())\n", [], None, "half_ported"),
+    "no_such_method.py": ("from vertexai.generative_models import Tool\nt = Tool(function_declarations=[])\nprint(t.to_dict())\n",
+                          "from google.genai import types\nt = types.Tool(function_declarations=[])\nprint(t.to_dict())\n", [], None, "broken"),
     "refused.py": (GENERATE, None, [], ("error", "verify refused: new undefined name types"), "broken"),
     "refused_finding.py": (GENERATE, None, [{"rule": "FLM999", "line": 1, "message": "could not port safely", "applied": False}], None, "broken"),
     "local_import.py": ("def main():\n    import vertexai\n    vertexai.init(project='p')\n", None, [], None, "untouched"),
@@ -71,6 +77,7 @@ CASES = {
     "nb_half.ipynb": (notebook(*NB_CELLS), notebook(*NB_CELLS, "from google import genai\nclient = genai.Client()\n"), [], None, "half_ported"),
 }
 NOT_LEGACY = {"plain.py": "from google import genai\nprint(genai.Client())\n",
+              "prompts_only.py": "from vertexai.preview.prompts import Prompt\nPrompt()\n",
               "nb_plain.ipynb": notebook("%pip install google-genai\n", "import os\n")}
 
 
@@ -80,8 +87,10 @@ def run_runner(corpus: Path, tmp: Path, env_extra: dict, *args: str) -> subproce
                           capture_output=True, text=True, env=env, timeout=120)
 
 
-@pytest.fixture
-def scripted(tmp_path):
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    """One runner run over the scripted corpus, shared by the tests that read its report."""
+    tmp_path = tmp_path_factory.mktemp("scripted")
     corpus = tmp_path / "corpus"
     for rel, text in {**{k: v[0] for k, v in CASES.items()}, **NOT_LEGACY}.items():
         (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -115,11 +124,14 @@ def test_reasons_name_what_went_wrong(scripted):
     assert files["undefined.py"]["new_undefined"] == ["genai"]
     assert files["no_such_type.py"]["missing_genai"] == ["google.genai.types.GenerateContentConfigX"]
     assert "does not parse" in files["no_parse.py"]["why"]
+    assert files["no_such_method.py"]["missing_genai"] == ["google.genai.types.Tool.to_dict"]
+    assert "vertexai.generative_models.Tool.to_dict" in files["no_such_method.py"]["legacy_before"]
     assert files["refused.py"]["refused"] is True and files["refused.py"]["flm"].startswith("error: verify refused")
     assert "FLM999: could not port safely" in files["refused_finding.py"]["why"] and files["refused_finding.py"]["refused"]
     assert files["todo_marker.py"]["todos"] == ["FLM225: upload_file has no port"]
     assert files["half.py"]["genai_added"] == ["google.genai", "google.genai.Client"]
     assert files["local_import.py"]["legacy_after"] == ["vertexai.init"]
+    assert files["consumer.py"]["legacy_consumers"] == ["vertexai.preview.prompts", "vertexai.preview.prompts.Prompt"]
     assert files["type_checking.py"]["legacy_after"] == ["vertexai.generative_models", "vertexai.generative_models.GenerationResponse"]
     assert files["swap_only.py"]["why"].startswith("changed, but") and "why" not in files["untouched.py"]
     # the notebook's %pip line is left; the `?` help line and the %%bash cell are not code
@@ -129,9 +141,9 @@ def test_reasons_name_what_went_wrong(scripted):
 
 def test_table_blockers_and_apis_are_printed(scripted):
     stdout, _, _ = scripted
-    assert "|    py |    14 |            1 |    2 |           1 |         5 |      5 |       2 |" in stdout
+    assert "|    py |    16 |            1 |    2 |           2 |         5 |      6 |       2 |" in stdout
     assert "| ipynb |     2 |            1 |    0 |           1 |         0 |      0 |       0 |" in stdout
-    assert "- 2 x FLM225: upload_file has no port" in stdout
+    assert "- 2 files, 2 sites: FLM225: upload_file has no port" in stdout
     assert "`google.generativeai.upload_file`" in stdout and "`vertexai.init`" in stdout
 
 
@@ -142,12 +154,18 @@ def test_notebook_magics_are_blanked_not_parsed():
     cc.parse(code)
     indented = cc.notebook_source(notebook("if True:\n    !pip install x \\\n      y\nx = !ls\n%time f()\n").encode())[0]
     assert cc.parse(indented) and "pip" not in indented and "ls" not in indented
+    # inside brackets or a string, `%` and `?` lines are Python, not magics
+    python = 'x = (\n    "%s"\n    % (1,)\n)\nprompt = """\nwhat?\n!not a shell line\n"""\nhelp?\n'
+    kept = cc.notebook_source(notebook(python).encode())[0]
+    assert kept == python.replace("help?", "") + "\n"
 
 
 def test_genai_names_checked_against_the_installed_sdk():
     missing = runner.missing_genai_names({"google.genai.types.HarmCategory.HARM_CATEGORY_HARASSMENT", "google.genai.types.Part.text",
+                                          "google.genai.Client.models.generate_content", "google.genai.types.Part.from_text.whatever",
+                                          "google.genai.types.Tool.model_dump", "google.genai.types.Tool.to_dict",
                                           "google.genai.errors.APIError", "google.genai.types.HarmCategory.NOPE", "google.genai.nope"})
-    assert missing == {"google.genai.types.HarmCategory.NOPE", "google.genai.nope"}
+    assert missing == {"google.genai.types.HarmCategory.NOPE", "google.genai.nope", "google.genai.types.Tool.to_dict"}
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path):
