@@ -144,13 +144,23 @@ def _key(path: str) -> str:
     return os.path.normpath(path)
 
 
-def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ...], refusing: set[str] = frozenset()) -> list[dict]:
+SKIP_DIRS = {"site-packages", "node_modules", "__pycache__"}  # besides hidden folders (.git, .venv, ...)
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()
+                  and not any(part.startswith(".") or part in SKIP_DIRS for part in p.relative_to(corpus).parts[:-1]))
+
+
+def classify_corpus(corpus: Path, work: Path, flm: dict, prefixes: tuple[str, ...],
+                    refusing: set[str] = frozenset()) -> tuple[list[dict], list[dict]]:
+    """(one record per legacy file, legacy files whose original does not parse)."""
     findings: dict[str, list[dict]] = {}
     for f in flm.get("findings", []):
         findings.setdefault(_key(f["file"]), []).append(f)
     status = {_key(s["file"]): (s.get("status", ""), s.get("reason") or "") for s in flm.get("skipped", [])}
     pending, unparsed = [], []
-    for path in sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
+    for path in corpus_files(corpus):
         rel = str(path.relative_to(corpus))
         notebook = path.suffix == ".ipynb"
         raw_before = path.read_bytes()
@@ -281,7 +291,8 @@ def run(corpus: Path, name: str, keep: Path | None, extra: list[str], wire: bool
             shutil.rmtree(temp, ignore_errors=True)
     meta = {
         "name": name, "corpus": str(corpus), "tool": tool_state(), "workdir": str(keep) if keep else None, "flm_args": extra,
-        "files_py": sum(1 for _ in corpus.rglob("*.py")), "files_ipynb": sum(1 for _ in corpus.rglob("*.ipynb")),
+        "files_py": sum(p.suffix == ".py" for p in corpus_files(corpus)),
+        "files_ipynb": sum(p.suffix == ".ipynb" for p in corpus_files(corpus)),
         "unparsed_legacy": unparsed, "flm_summary": flm.get("summary"), "flm_warnings": flm.get("warnings"),
         "flm_seconds": flm_seconds, "flm_cpu_seconds": flm_cpu, "classify_seconds": classify_seconds, "wire_seconds": wire_seconds, "total_seconds": time.perf_counter() - start,
     }

@@ -78,6 +78,7 @@ CASES = {
 }
 NOT_LEGACY = {"plain.py": "from google import genai\nprint(genai.Client())\n",
               "prompts_only.py": "from vertexai.preview.prompts import Prompt\nPrompt()\n",
+              ".venv/lib/site.py": GENERATE,  # a checkout's virtualenv is not the corpus
               "nb_plain.ipynb": notebook("%pip install google-genai\n", "import os\n")}
 
 
