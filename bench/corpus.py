@@ -15,7 +15,9 @@ one class (see `corpus_classify.classify`):
                 installed SDK lacks, or flm refused/errored on the file (also counted as `refused`)
 
 Prints a table per kind, the top blockers and the top legacy APIs left in files not fully ported;
---json writes every file's class and reasons. Nothing in the corpus is executed.
+--json writes every file's class and reasons. Nothing in the corpus is executed, except with --wire:
+then each changed standalone .py runs before and after with the real SDKs against tests/fake_gemini.py
+(loopback only; see corpus_wire.py).
 """
 
 from __future__ import annotations
@@ -251,10 +253,10 @@ def summary_text(name: str, records: list[dict], meta: dict) -> str:
            "Files per blocker rule: " + (", ".join(f"{rule} {n}" for rule, n in blocker_rules(records)) or "none"), "",
            "Top TODO/blocker messages (files, sites):", ""]
     out += [f"- {files} files, {sites} sites: {msg}" for msg, sites, files in top_blockers(records)] or ["- none"]
-    wired = Counter(r["wire"]["verdict"] for r in records if "wire" in r)
+    wired = Counter((r["class"], r["wire"]["verdict"]) for r in records if "wire" in r)
     if wired:
-        out += ["", f"Wire check of fully ported standalone programs ({meta['wire_seconds']:.1f}s): "
-                + ", ".join(f"{verdict} {n}" for verdict, n in sorted(wired.items()))]
+        out += ["", f"Wire check of changed standalone .py programs, by class ({meta['wire_seconds']:.1f}s): "
+                + ", ".join(f"{klass} {verdict} {n}" for (klass, verdict), n in sorted(wired.items()))]
     out += ["", "Top legacy APIs left in files not fully ported (files):", ""]
     out += [f"- {count} `{api}`" for api, count in top_legacy_apis(records)] or ["- none"]
     return "\n".join(out) + "\n"
@@ -310,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="label for the report (default: the folder name)")
     parser.add_argument("--json", type=Path, help="write per-file classes and reasons here")
     parser.add_argument("--wire", action="store_true",
-                        help="also run each fully ported standalone .py before and after against the fake Gemini server")
+                        help="also run each changed standalone .py before and after against the fake Gemini server")
     parser.add_argument("--keep", type=Path, help="port into this folder (replaced) and keep it, to read the diffs")
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()

@@ -205,14 +205,18 @@ def test_wire_check_runs_ported_programs_against_the_fake_server(tmp_path):
     (fake / "tests").symlink_to(REPO / "tests")
     rewrite = {rel: text for rel, text in cases.items() if text}
     rewrite["library.py"] = "from google import genai\ndef f():\n    return genai\n"
+    (corpus / "kept.py").write_text(original)  # left on the legacy SDK, model swapped: must still behave the same
+    rewrite["kept.py"] = "# TODO(flm FLM225): blocked\n" + original.replace("gemini-1.5-pro", "gemini-2.5-flash-lite")
     (tmp_path / "spec.json").write_text(json.dumps({"rewrite": rewrite, "findings": [], "skipped": []}))
     proc = run_runner(corpus, tmp_path, {"PYTHONPATH": str(fake), "FAKE_FLM_SPEC": str(tmp_path / "spec.json")}, "--wire")
     assert proc.returncode == 0, proc.stderr
     files = {r["file"]: r for r in json.loads((tmp_path / "out.json").read_text())["files"]}
-    assert {f: r["class"] for f, r in files.items()} == dict.fromkeys(cases, "fully_ported")
+    assert {f: r["class"] for f, r in files.items()} == dict.fromkeys(cases, "fully_ported") | {"kept.py": "todo"}
+    assert files["kept.py"]["wire"]["verdict"] == "equivalent", files["kept.py"]["wire"]
     assert files["same.py"]["wire"]["verdict"] == "equivalent", files["same.py"]["wire"]
     assert files["hotter.py"]["wire"]["verdict"] == "requests_differ" and "temperature" in files["hotter.py"]["wire"]["detail"]
     assert files["crash.py"]["wire"] | {"requests_after": 1} == {"verdict": "crashes_after", "detail": "ported program failed",
                                                               "requests_before": 1, "requests_after": 1}
     assert "wire" not in files["library.py"]
-    assert "Wire check of fully ported standalone programs" in proc.stdout
+    assert "Wire check of changed standalone .py programs, by class" in proc.stdout
+    assert "fully_ported equivalent 1" in proc.stdout and "fully_ported requests_differ 1" in proc.stdout
