@@ -1,0 +1,1 @@
+"""Stand-in for abseil, which Google's samples use only as `absltest` (unittest); not installed here."""
