@@ -71,5 +71,5 @@ def run(
         for result in batch:
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]
-    warnings += shutdown_warnings(ordered, base)
+    warnings += shutdown_warnings(ordered)
     return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)
