@@ -49,6 +49,11 @@ def of_client(ctx: Context, client: cst.Call, scope: Scope) -> str | None:
     return None
 
 
+def of_url(ctx: Context, url: str) -> str | None:
+    """The platform a REST URL names by its host, if it names one."""
+    return _host_in(url, ctx.catalog.call_sites.platform_hosts)
+
+
 def _host_in(code: str, hosts: dict[str, tuple[str, ...]] | object) -> str | None:
     for platform, names in hosts.items():  # type: ignore[union-attr]
         if any(name in code for name in names):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from migrate.catalog import ModelArgument
+from migrate.catalog import Model, ModelArgument
 from migrate.codemod import capabilities, lifecycle, platform
 from migrate.codemod.context import Context
 from migrate.codemod.modelref import ModelRef, parse_reference, url_pattern
@@ -112,6 +112,7 @@ def _swap_literal(ctx: Context, node: cst.SimpleString, call: cst.Call, scope: S
     today = ctx.settings.today()
     site_platform = platform.of_call(ctx, call, scope, spec, reference.prefix)
     swapped = ctx.catalog.should_swap(model) and reference.model_id not in ctx.target.ids
+    reported = len(ctx.findings)
     if swapped:
         own_name = text in spec.names
         new_text = (spec.name_for(ctx.target.id) or ctx.target.id) if own_name else reference.with_id(ctx.target.id)
@@ -120,19 +121,25 @@ def _swap_literal(ctx: Context, node: cst.SimpleString, call: cst.Call, scope: S
             before=text, after=new_text, old=text if own_name else reference.model_id, new=new_text if own_name else ctx.target.id,
         )  # fmt: skip
         capabilities.check_call(ctx, call, scope, model)
-    status = lifecycle.status(ctx.catalog, model, site_platform, today)
-    if status is not None:
-        ctx.report("FLM003", node, model=reference.model_id, status=status)
+    if not swapped or len(ctx.findings) > reported:  # a silenced swap keeps its site quiet
+        _report_lifecycle(ctx, node, model, site_platform)
     if not swapped:
         platforms = (site_platform,) if site_platform else tuple(ctx.catalog.platforms)
         served = [ctx.catalog.model(ctx.catalog.serving_model(model.id, p, today)) for p in platforms]
         capabilities.check_kept(ctx, call, scope, [model, *(m for m in served if m is not None)])
 
 
+def _report_lifecycle(ctx: Context, node: cst.CSTNode, model: Model, site_platform: str | None) -> None:
+    """FLM003 when calls of this model fail or are rerouted today on the site's platform (or on each)."""
+    status = lifecycle.status(ctx.catalog, model, site_platform, ctx.settings.today())
+    if status is not None:
+        ctx.report("FLM003", node, model=model.id, status=status)
+
+
 def _swap_in_url(ctx: Context, node: cst.SimpleString | cst.FormattedStringText) -> None:
     raw = node.value
     pattern = url_pattern(ctx.catalog.call_sites.rest_methods)
-    pieces, last, swapped = [], 0, []
+    pieces, last, swapped, models = [], 0, [], []
     for match in pattern.finditer(raw):
         model = ctx.catalog.model(match.group("id"))
         if model is None or not ctx.catalog.should_swap(model) or match.group("id") in ctx.target.ids:
@@ -140,10 +147,17 @@ def _swap_in_url(ctx: Context, node: cst.SimpleString | cst.FormattedStringText)
         pieces += [raw[last : match.start("id")], ctx.target.id]
         last = match.end("id")
         swapped.append(match.group("id"))
+        models.append(model)
     if not swapped:
         return
     new_raw = "".join(pieces) + raw[last:]
+    names = ", ".join(swapped)
+    reported = len(ctx.findings)
     ctx.replace(
         "FLM001", node, lambda n: n.with_changes(value=new_raw),
-        before=", ".join(swapped), after=ctx.target.id, old=", ".join(swapped), new=ctx.target.id,
+        before=names, after=ctx.target.id, old=names, new=ctx.target.id,
     )  # fmt: skip
+    if len(ctx.findings) > reported:
+        site_platform = platform.of_url(ctx, raw)
+        for model in dict.fromkeys(models):
+            _report_lifecycle(ctx, node, model, site_platform)
