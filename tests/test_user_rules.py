@@ -1,6 +1,7 @@
 """A team's own client taught to flm by a rule file: from --rules and from pyproject, names swapped,
 what the file adds shown by `flm scan` and `flm rules list`, conflicts one clear line each."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -132,3 +133,10 @@ def test_a_conflict_from_the_cli_is_one_line_and_exit_2(team):
     result = flm("scan", "--rules", "team-rules.yaml", "--isolated", ".", cwd=team)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "already defined" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_wrapper_that_always_uses_vertex_gets_the_vertex_dates(tmp_path):
+    catalog = _catalog(tmp_path, TEAM_RULES.replace("    sdk: in-house\n", "    sdk: in-house\n    platform: vertex\n"))
+    source = SEED.replace('model="pro"', 'model="gemini-2.5-pro"')
+    result = migrate_source(source.encode(), Settings(as_of=dt.date(2026, 12, 3)), catalog)
+    assert [f.message for f in result.findings if f.rule == "FLM003"] == ["model 'gemini-2.5-pro' was retired on Vertex AI on 2026-10-20: calls there fail today"]
