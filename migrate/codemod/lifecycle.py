@@ -40,11 +40,15 @@ def _on(catalog: Catalog, model: Model, platform: str, today: dt.date) -> str | 
     return None
 
 
-def announced_shutdowns(catalog: Catalog, model: Model) -> str | None:
+def announced_shutdowns(catalog: Catalog, model: Model, today: dt.date) -> str | None:
     """FLM005's `{when}`: every announced shutdown of a model, with its platform; None when none."""
     dates = model.announced_shutdowns()
     if not dates:
         return None
+
+    def day(d: dt.date) -> str:
+        return f"on {d}" + (" (already past)" if d <= today else "")
+
     if len(set(dates.values())) == 1 and len(dates) == len(PLATFORMS):
-        return f"on {next(iter(dates.values()))}"
-    return "; ".join(f"on {day} on {catalog.platforms[p].in_text}" for p, day in sorted(dates.items()))
+        return day(next(iter(dates.values())))
+    return "; ".join(f"{day(d)} on {catalog.platforms[p].in_text}" for p, d in sorted(dates.items()))

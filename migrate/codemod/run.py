@@ -35,7 +35,7 @@ def run_warnings(settings: Settings) -> list[str]:
     if target.is_shut_down(settings.today()):
         raise UserError(f"target model {target.id!r} {status}: choose another (see `flm models`)")
     warnings = []
-    when = lifecycle.announced_shutdowns(catalog, target)
+    when = lifecycle.announced_shutdowns(catalog, target, settings.today())
     if when is not None and settings.selects("FLM005"):
         warnings.append("FLM005 " + catalog.rule("FLM005").format(target=target.id, when=when))
     return warnings

@@ -75,6 +75,8 @@ def test_flm005_names_the_platform_of_the_announced_shutdown():
     warnings = run_warnings(Settings(target="gemini-3.1-flash-lite", as_of=TODAY))
     assert warnings == ["FLM005 target 'gemini-3.1-flash-lite' is announced to shut down on 2027-05-07 on the Gemini Developer API"]
     assert run_warnings(Settings(as_of=TODAY)) == []  # the default target has no announced shutdown
+    assert run_warnings(Settings(target="gemini-2.5-flash-lite", as_of=TODAY)) == [
+        "FLM005 target 'gemini-2.5-flash-lite' is announced to shut down on 2026-10-20 (already past) on Vertex AI"]  # fmt: skip
 
 
 CONFIG = 'config=types.GenerateContentConfig(temperature=0.2, thinking_config=types.ThinkingConfig(thinking_level="{level}"))'
