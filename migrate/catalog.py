@@ -1,8 +1,14 @@
 """Load and validate rules/*.yaml into frozen, typed objects.
 
-All model IDs, lifecycle dates, capability limits, prices and rule metadata live in YAML; this
-module is the only place that reads them. A malformed file fails with one line naming the file,
-the key and what was expected.
+All model IDs, lifecycle dates (per platform), routing, capability limits, dated prices and rule
+metadata live in YAML; this module is the only place that reads them. A user's rule files are
+merged over the bundled data (same sections; redefining anything is an error). A malformed file
+fails with one line naming the file, the key and what was expected.
+
+For other parts of the tool: `Model.routed_to(platform, day)` (is this model routed on that
+platform that day, and to what), `Catalog.serving_model(id, platform, day)` (routes followed: the
+model whose rates bill the call) and `Price.in_force(day)` / `Catalog.price_in_force(id, day)`
+(the price period in force that day, `.describe()` says which).
 """
 
 from __future__ import annotations
