@@ -1,15 +1,21 @@
 """Load and validate rules/*.yaml into frozen, typed objects.
 
-All model IDs, lifecycle dates, capability limits, prices and rule metadata live in YAML; this
-module is the only place that reads them. A malformed file fails with one line naming the file,
-the key and what was expected.
+All model IDs, lifecycle dates (per platform), routing, capability limits, dated prices and rule
+metadata live in YAML; this module is the only place that reads them. A user's rule files are
+merged over the bundled data (same sections; redefining anything is an error). A malformed file
+fails with one line naming the file, the key and what was expected.
+
+For other parts of the tool: `Model.routed_to(platform, day)` (is this model routed on that
+platform that day, and to what), `Catalog.serving_model(id, platform, day)` (routes followed: the
+model whose rates bill the call) and `Price.in_force(day)` / `Catalog.price_in_force(id, day)`
+(the price period in force that day, `.describe()` says which).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -20,6 +26,10 @@ from migrate.errors import UserError
 TIERS = ("safe", "unsafe", "manual", "report")
 FAMILIES = ("pro", "flash", "flash-lite")
 KINDS = ("text", "embedding", "image", "tts", "live")
+STAGES = ("ga", "preview", "alias")
+PLATFORMS = ("developer", "vertex")  # the Gemini Developer API; Vertex AI (Gemini Enterprise Agent Platform)
+SOURCE_QUALITIES = ("google", "third-party")
+SDKS = ("google-genai", "google-generativeai", "vertexai", "in-house", "other")
 
 
 def rules_dir() -> Path:
@@ -47,6 +57,57 @@ class Capabilities:
     thinking_budget_min: int | None = None
     thinking_budget_max: int | None = None
     thinking_can_disable: bool | None = None
+    unified_limit: bool = False  # context_window counts input and output together
+    explicit_cache: str = "supported"  # supported | unsupported
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str  # developer | vertex
+    name: str
+    lifecycle_url: str
+    article: str = ""  # "the" Gemini Developer API; Vertex AI
+
+    @property
+    def in_text(self) -> str:
+        return f"{self.article} {self.name}".strip()
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A model's dates on one platform. `shutdown` is announced; `earliest_shutdown` is only a floor."""
+
+    platform: str
+    source: str
+    source_quality: str = "google"
+    as_of: dt.date | None = None
+    released: dt.date | None = None
+    deprecated: dt.date | None = None
+    shutdown: dt.date | None = None
+    earliest_shutdown: dt.date | None = None
+    routed_to: str | None = None
+    routed_since: dt.date | None = None
+    note: str | None = None
+
+    def routed(self, on: dt.date) -> str | None:
+        """The model that serves requests for this ID on `on`, when Google routes them elsewhere."""
+        if self.routed_to is not None and self.routed_since is not None and self.routed_since <= on:
+            return self.routed_to
+        return None
+
+    def shut_down(self, on: dt.date) -> bool:
+        """Calls fail on `on`: past the announced shutdown and not routed to another model."""
+        return self.shutdown is not None and self.shutdown <= on and self.routed(on) is None
+
+    def status(self, on: dt.date) -> str:
+        """available | deprecated | routed | shut-down, on that day."""
+        if self.routed(on):
+            return "routed"
+        if self.shut_down(on):
+            return "shut-down"
+        if self.deprecated is not None and self.deprecated <= on:
+            return "deprecated"
+        return "available"
 
 
 @dataclass(frozen=True)
@@ -58,12 +119,33 @@ class Model:
     capabilities: Capabilities | None
     source: str
     released: dt.date | None = None
-    deprecated: dt.date | None = None
-    shutdown: dt.date | None = None
+    deprecated: dt.date | None = None  # on every platform without its own block
+    shutdown: dt.date | None = None  # on every platform without its own block
     note: str | None = None
+    stage: str = "ga"  # ga | preview | alias
+    source_quality: str = "google"
+    as_of: dt.date | None = None
+    lifecycles: Mapping[str, Lifecycle] = field(default_factory=dict, compare=False)  # one per platform
+    origin: str | None = None  # the user rule file that defined it; None: the bundled data
 
-    def is_shut_down(self, today: dt.date) -> bool:
-        return self.shutdown is not None and self.shutdown <= today
+    def lifecycle(self, platform: str) -> Lifecycle:
+        return self.lifecycles[platform]
+
+    def routed_to(self, platform: str, on: dt.date) -> str | None:
+        """Is this model routed on `platform` on day `on`, and to what: the serving model ID, or None."""
+        return self.lifecycle(platform).routed(on)
+
+    def is_shut_down(self, today: dt.date, platform: str | None = None) -> bool:
+        """Calls fail on that day: on `platform`, or (None) on every platform."""
+        platforms = (platform,) if platform else tuple(self.lifecycles)
+        return all(self.lifecycle(p).shut_down(today) for p in platforms)
+
+    def announced_shutdowns(self) -> dict[str, dt.date]:
+        """Platform -> announced shutdown date (floors such as Vertex's "or later" are not announcements)."""
+        return {p: lc.shutdown for p, lc in self.lifecycles.items() if lc.shutdown is not None}
+
+    def rests_on_third_party(self) -> bool:
+        return self.source_quality == "third-party" or any(lc.source_quality == "third-party" for lc in self.lifecycles.values())
 
 
 @dataclass(frozen=True)
@@ -74,6 +156,27 @@ class Rates:
 
 
 @dataclass(frozen=True)
+class PricePeriod:
+    """The rates of one date range (both ends inclusive; None = open)."""
+
+    start: dt.date | None
+    end: dt.date | None
+    standard: Rates
+    long_prompt: Rates | None
+    note: str | None = None
+
+    def covers(self, on: dt.date) -> bool:
+        return (self.start is None or self.start <= on) and (self.end is None or on <= self.end)
+
+    def describe(self) -> str:
+        if self.start is None and self.end is None:
+            return "no end date announced"
+        if self.start is None:
+            return f"until {self.end}" + (f" ({self.note})" if self.note else "")
+        return f"from {self.start}" + (f" until {self.end}" if self.end else "")
+
+
+@dataclass(frozen=True)
 class Price:
     model: str
     standard: Rates
@@ -81,17 +184,23 @@ class Price:
     long_prompt: Rates | None
     batch_discount: float
     source: str
-    changes: tuple[tuple[dt.date, Rates, Rates | None], ...] = ()
+    periods: tuple[PricePeriod, ...] = ()  # empty: `standard`/`long_prompt` always
+    source_quality: str = "google"
+    as_of: dt.date | None = None
+
+    def in_force(self, on: dt.date) -> PricePeriod:
+        """The price in force on day `on` (the shadow cost projection asks this and says which)."""
+        for period in self.periods:
+            if period.covers(on):
+                return period
+        return PricePeriod(None, None, self.standard, self.long_prompt)
 
     def rates(self, prompt_tokens: int, on: dt.date, batch: bool = False) -> Rates:
         """The rates for one request: the long-prompt tier applies to the whole request once crossed."""
-        standard, long_prompt = self.standard, self.long_prompt
-        for start, std, lng in self.changes:
-            if start <= on:
-                standard, long_prompt = std, (lng or long_prompt)
-        chosen = standard
-        if long_prompt is not None and self.long_prompt_above is not None and prompt_tokens > self.long_prompt_above:
-            chosen = long_prompt
+        period = self.in_force(on)
+        chosen = period.standard
+        if period.long_prompt is not None and self.long_prompt_above is not None and prompt_tokens > self.long_prompt_above:
+            chosen = period.long_prompt
         if batch:
             keep = 1.0 - self.batch_discount
             chosen = Rates(chosen.input * keep, chosen.output * keep, chosen.cached_input * keep)
@@ -129,6 +238,13 @@ class ModelArgument:
     keyword: str
     position: int | None
     sdk: str
+    platform: str | None = None  # every call of it uses this platform; None: decided per call site
+    names: Mapping[str, str] = field(default_factory=dict, compare=False)  # a wrapper's own model names -> Gemini IDs
+    origin: str | None = None  # the user rule file that defined it; None: the bundled data
+
+    def name_for(self, model_id: str) -> str | None:
+        """The wrapper's own name for a Gemini model ID, if it has one."""
+        return next((name for name, target in self.names.items() if target == model_id), None)
 
 
 @dataclass(frozen=True)
@@ -137,6 +253,8 @@ class CallSites:
     rest_methods: tuple[str, ...]
     model_arguments: Mapping[str, ModelArgument]
     aliases: Mapping[str, str]
+    client_flag: str = "vertexai"  # google.genai.Client(vertexai=True) talks to Vertex AI
+    platform_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # platform -> API hosts
 
 
 @dataclass(frozen=True)
@@ -195,11 +313,36 @@ class Catalog:
     rules: Mapping[str, Rule]
     call_sites: CallSites
     port: PortData
+    platforms: Mapping[str, Platform] = field(default_factory=dict)
+    default_target_reason: str = ""
+    rule_files: tuple[str, ...] = ()  # the user rule files merged into this catalogue
     _by_id: Mapping[str, Model] = field(repr=False, default_factory=dict)
 
     def model(self, model_id: str) -> Model | None:
         """Exact lookup of a bare model ID (no `models/` prefix, no resource path)."""
         return self._by_id.get(model_id)
+
+    def platform_name(self, platform: str) -> str:
+        return self.platforms[platform].name if platform in self.platforms else platform
+
+    def serving_model(self, model_id: str, platform: str, on: dt.date) -> str:
+        """The model that answers a request for `model_id` on `platform` on day `on`, routes followed.
+
+        Routed requests are billed at the serving model's rates: price them with this ID.
+        """
+        seen = [model_id]
+        model = self.model(model_id)
+        while model is not None and len(seen) < 8:
+            routed = model.routed_to(platform, on)
+            if routed is None or routed in seen:
+                break
+            seen.append(routed)
+            model = self.model(routed)
+        return seen[-1]
+
+    def price_in_force(self, model_id: str, on: dt.date) -> PricePeriod:
+        """The price of `model_id` in force on day `on` (which period it is: `.describe()`)."""
+        return self.price(model_id).in_force(on)
 
     def should_swap(self, model: Model) -> bool:
         return (
@@ -312,13 +455,16 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     return _Checker(path).mapping(data, "top level")
 
 
-# --------------------------------------------------------------------------- the three files
+# --------------------------------------------------------------------------- models.yaml
 
 
 _CAPABILITY_KEYS = {
     "context_window", "max_output_tokens", "thinking", "sampling", "penalties", "prefill",
     "thinking_levels", "thinking_default", "thinking_budget_min", "thinking_budget_max", "thinking_can_disable",
+    "unified_limit", "explicit_cache",
 }  # fmt: skip
+_LIFECYCLE_KEYS = {"released", "deprecated", "shutdown", "earliest_shutdown", "routed_to", "routed_since", "note", "source", "source_quality", "as_of"}
+_MODEL_KEYS = {"ids", "family", "kind", "capabilities", "stage", "released", "deprecated", "shutdown", "note", "source", "source_quality", "as_of", "platforms"}
 
 
 def _capabilities(check: _Checker, data: Any, where: str) -> Capabilities:
@@ -332,55 +478,142 @@ def _capabilities(check: _Checker, data: Any, where: str) -> Capabilities:
         sampling=check.choice(data, "sampling", where, ("supported", "ignored")),
         penalties=check.choice(data, "penalties", where, ("supported", "rejected")),
         prefill=check.choice(data, "prefill", where, ("allowed", "rejected")),
-        thinking_levels=tuple(str(level) for level in levels),
+        thinking_levels=tuple(str(level).upper() for level in levels),
         thinking_default=check.get(data, "thinking_default", where, str, required=False),
         thinking_budget_min=check.get(data, "thinking_budget_min", where, int, required=False),
         thinking_budget_max=check.get(data, "thinking_budget_max", where, int, required=False),
         thinking_can_disable=check.get(data, "thinking_can_disable", where, bool, required=False),
+        unified_limit=check.get(data, "unified_limit", where, bool, required=False, default=False),
+        explicit_cache=check.choice(data, "explicit_cache", where, ("supported", "unsupported"), default="supported"),
     )
 
 
-def _load_models(path: Path) -> tuple[dt.date, tuple[Model, ...], Mapping[str, Any]]:
-    check = _Checker(path)
-    data = _read_yaml(path)
-    as_of = check.date(data, "as_of", "", required=True)
-    profiles = {
-        name: _capabilities(check, body, f"capabilities.{name}")
-        for name, body in check.mapping(check.get(data, "capabilities", "", dict), "capabilities").items()
+def _profiles(check: _Checker, data: Mapping[str, Any], known: Mapping[str, Capabilities] | None = None) -> dict[str, Capabilities]:
+    profiles = dict(known or {})
+    for name, body in check.mapping(check.get(data, "capabilities", "", dict, required=known is None, default={}), "capabilities").items():
+        if name in profiles:
+            check.fail(f"capabilities.{name}", "a profile name not already defined by the bundled rules/models.yaml", name)
+        profiles[str(name)] = _capabilities(check, body, f"capabilities.{name}")
+    return profiles
+
+
+def _platforms(check: _Checker, data: Mapping[str, Any]) -> dict[str, Platform]:
+    found = {}
+    for key, body in check.mapping(check.get(data, "platforms", "", dict), "platforms").items():
+        if key not in PLATFORMS:
+            check.fail(f"platforms.{key}", "one of " + ", ".join(PLATFORMS), key)
+        body = check.mapping(body, f"platforms.{key}")
+        where = f"platforms.{key}"
+        found[key] = Platform(key, check.get(body, "name", where, str), check.get(body, "lifecycle", where, str),
+                              check.get(body, "article", where, str, required=False, default=""))
+    for key in PLATFORMS:
+        if key not in found:
+            check.fail("platforms", f"an entry for {key}", None)
+    return found
+
+
+def _lifecycle(check: _Checker, body: Mapping[str, Any], where: str, platform: str, shared: Lifecycle) -> Lifecycle:
+    check.only_keys(body, where, _LIFECYCLE_KEYS)
+
+    def date(key: str) -> dt.date | None:
+        return check.date(body, key, where) if key in body else getattr(shared, key)
+
+    routed_to = check.get(body, "routed_to", where, str, required=False)
+    routed_since = check.date(body, "routed_since", where)
+    if (routed_to is None) != (routed_since is None):
+        check.fail(where, "routed_to and routed_since together", routed_to or routed_since)
+    return Lifecycle(
+        platform=platform,
+        source=check.get(body, "source", where, str, required=False, default=shared.source),
+        source_quality=check.choice(body, "source_quality", where, SOURCE_QUALITIES, default=shared.source_quality),
+        as_of=date("as_of"), released=date("released"), deprecated=date("deprecated"), shutdown=date("shutdown"),
+        earliest_shutdown=check.date(body, "earliest_shutdown", where), routed_to=routed_to, routed_since=routed_since,
+        note=check.get(body, "note", where, str, required=False),
+    )  # fmt: skip
+
+
+def _model(check: _Checker, entry: Any, where: str, profiles: Mapping[str, Capabilities], default_as_of: dt.date | None, origin: str | None) -> Model:
+    entry = check.mapping(entry, where)
+    check.only_keys(entry, where, _MODEL_KEYS)
+    ids = check.get(entry, "ids", where, list)
+    if not ids or not all(isinstance(i, str) and i.strip() == i and i for i in ids):
+        check.fail(f"{where}.ids", "a non-empty list of model ID strings", ids)
+    kind = check.choice(entry, "kind", where, KINDS, default="text")
+    family = capabilities = None
+    if kind == "text":
+        family = check.choice(entry, "family", where, FAMILIES)
+        profile = check.get(entry, "capabilities", where, str)
+        if profile not in profiles:
+            check.fail(f"{where}.capabilities", "the name of a capability profile (see rules/models.yaml `capabilities:`)", profile)
+        capabilities = profiles[profile]
+    source = check.get(entry, "source", where, str, required=origin is None, default=origin)
+    quality = check.choice(entry, "source_quality", where, SOURCE_QUALITIES, default="google")
+    as_of = check.date(entry, "as_of", where) or default_as_of
+    shared = Lifecycle(
+        platform="", source=source, source_quality=quality, as_of=as_of,
+        released=check.date(entry, "released", where), deprecated=check.date(entry, "deprecated", where),
+        shutdown=check.date(entry, "shutdown", where),
+    )  # fmt: skip
+    blocks = check.mapping(check.get(entry, "platforms", where, dict, required=False, default={}), f"{where}.platforms")
+    for key in blocks:
+        if key not in PLATFORMS:
+            check.fail(f"{where}.platforms.{key}", "one of " + ", ".join(PLATFORMS), key)
+    lifecycles = {
+        p: _lifecycle(check, check.mapping(blocks[p], f"{where}.platforms.{p}"), f"{where}.platforms.{p}", p, shared)
+        if p in blocks else replace(shared, platform=p)
+        for p in PLATFORMS
     }
+    return Model(
+        id=ids[0], ids=tuple(ids), kind=kind, family=family, capabilities=capabilities, source=source,
+        released=shared.released, deprecated=shared.deprecated, shutdown=shared.shutdown,
+        note=check.get(entry, "note", where, str, required=False), stage=check.choice(entry, "stage", where, STAGES, default="ga"),
+        source_quality=quality, as_of=as_of, lifecycles=lifecycles, origin=origin,
+    )  # fmt: skip
+
+
+def _models(check: _Checker, data: Mapping[str, Any], profiles: Mapping[str, Capabilities], default_as_of: dt.date | None,
+            origin: str | None, known: Mapping[str, Model]) -> list[Model]:  # fmt: skip
     models: list[Model] = []
     seen: dict[str, str] = {}
-    for index, entry in enumerate(check.get(data, "models", "", list)):
+    for index, entry in enumerate(check.get(data, "models", "", list, required=origin is None, default=[])):
         where = f"models[{index}]"
-        entry = check.mapping(entry, where)
-        check.only_keys(entry, where, {"ids", "family", "kind", "capabilities", "released", "deprecated", "shutdown", "note", "source"})
-        ids = check.get(entry, "ids", where, list)
-        if not ids or not all(isinstance(i, str) and i.strip() == i and i for i in ids):
-            check.fail(f"{where}.ids", "a non-empty list of model ID strings", ids)
-        for model_id in ids:
+        model = _model(check, entry, where, profiles, default_as_of, origin)
+        for model_id in model.ids:
+            if model_id in known:
+                check.fail(f"{where}.ids", "model IDs not already defined by " + (known[model_id].origin or "the bundled rules/models.yaml"), model_id)
             if model_id in seen:
                 check.fail(f"{where}.ids", f"IDs listed once (also in {seen[model_id]})", model_id)
             seen[model_id] = where
-        kind = check.choice(entry, "kind", where, KINDS, default="text")
-        family = capabilities = None
-        if kind == "text":
-            family = check.choice(entry, "family", where, FAMILIES)
-            profile = check.get(entry, "capabilities", where, str)
-            if profile not in profiles:
-                check.fail(f"{where}.capabilities", "the name of a profile under `capabilities:`", profile)
-            capabilities = profiles[profile]
-        models.append(
-            Model(
-                id=ids[0], ids=tuple(ids), kind=kind, family=family, capabilities=capabilities,
-                source=check.get(entry, "source", where, str),
-                released=check.date(entry, "released", where),
-                deprecated=check.date(entry, "deprecated", where),
-                shutdown=check.date(entry, "shutdown", where),
-                note=check.get(entry, "note", where, str, required=False),
-            )
-        )  # fmt: skip
-    policy = check.mapping(check.get(data, "policy", "", dict), "policy")
-    return as_of, tuple(models), policy
+        models.append(model)
+    return models
+
+
+def _check_routes(check: _Checker, models: Iterable[Model], by_id: Mapping[str, Model]) -> None:
+    for model in models:
+        for lifecycle in model.lifecycles.values():
+            if lifecycle.routed_to is not None and lifecycle.routed_to not in by_id:
+                check.fail(f"{model.id}.platforms.{lifecycle.platform}.routed_to", "a model ID listed under models", lifecycle.routed_to)
+
+
+def choose_default_target(models: Iterable[Model], platforms: Mapping[str, Platform], as_of: dt.date) -> tuple[str, str]:
+    """The newest GA Flash-Lite model with no announced shutdown on any platform, and why it was chosen."""
+    candidates = [m for m in models if m.kind == "text" and m.family == "flash-lite" and m.stage == "ga"]
+    free = [m for m in candidates if not m.announced_shutdowns() and not any(lc.routed_to for lc in m.lifecycles.values())]
+    if not free:
+        raise UserError("rules/models.yaml: no GA Flash-Lite model without an announced shutdown: set policy.default_target")
+    chosen = max(free, key=lambda m: m.released or dt.date.min)
+    passed = [
+        f"{m.id} (shuts down " + ", ".join(f"{d} on {platforms[p].in_text}" for p, d in sorted(m.announced_shutdowns().items())) + ")"
+        for m in sorted(candidates, key=lambda m: m.released or dt.date.min, reverse=True)
+        if m.announced_shutdowns() and not m.is_shut_down(as_of)
+    ]
+    reason = f"the newest GA Flash-Lite model with no announced shutdown on any platform (released {chosen.released})"
+    if passed:
+        reason += "; passed over: " + "; ".join(passed) + " - still fully supported with --target"
+    return chosen.id, reason
+
+
+# --------------------------------------------------------------------------- pricing.yaml
 
 
 def _rates(check: _Checker, data: Mapping[str, Any], where: str, fallback: Rates | None = None) -> Rates:
@@ -396,36 +629,54 @@ def _rates(check: _Checker, data: Mapping[str, Any], where: str, fallback: Rates
     return Rates(input=rate("input"), output=rate("output"), cached_input=rate("cached_input"))
 
 
+def _periods(check: _Checker, body: Mapping[str, Any], where: str, standard: Rates, long_prompt: Rates | None) -> tuple[PricePeriod, ...]:
+    periods: list[PricePeriod] = []
+    entries = check.get(body, "periods", where, list, required=False, default=[])
+    for i, entry in enumerate(entries):
+        pw = f"{where}.periods[{i}]"
+        entry = check.mapping(entry, pw)
+        check.only_keys(entry, pw, {"from", "until", "input", "output", "cached_input", "long_prompt", "note"})
+        start, end = check.date(entry, "from", pw), check.date(entry, "until", pw)
+        if (i == 0) != (start is None) or (i == len(entries) - 1) != (end is None):
+            check.fail(pw, "periods in order: the first without `from`, the last without `until`, the others with both", dict(entry))
+        if periods and (periods[-1].end is None or start != periods[-1].end + dt.timedelta(days=1)):
+            check.fail(f"{pw}.from", f"the day after the previous period's `until` ({periods[-1].end})", start)
+        if start is not None and end is not None and end < start:
+            check.fail(f"{pw}.until", f"a date on or after `from` ({start})", end)
+        lng = long_prompt
+        if "long_prompt" in entry:
+            lng = _rates(check, check.mapping(entry["long_prompt"], f"{pw}.long_prompt"), f"{pw}.long_prompt", fallback=long_prompt)
+        periods.append(PricePeriod(start, end, _rates(check, entry, pw, fallback=standard), lng, check.get(entry, "note", pw, str, required=False)))
+    return tuple(periods)
+
+
 def _load_pricing(path: Path) -> Pricing:
     check = _Checker(path)
     data = _read_yaml(path)
+    as_of = check.date(data, "as_of", "", required=True)
     prices: dict[str, Price] = {}
     for model_id, body in check.mapping(check.get(data, "models", "", dict), "models").items():
         where = f"models.{model_id}"
         body = check.mapping(body, where)
-        check.only_keys(body, where, {"input", "output", "cached_input", "long_prompt", "batch_discount", "changes", "source"})
+        check.only_keys(body, where, {"input", "output", "cached_input", "long_prompt", "batch_discount", "periods", "source", "source_quality", "as_of"})
         standard = _rates(check, body, where)
         long_prompt, above = None, None
         if "long_prompt" in body:
             lp = check.mapping(body["long_prompt"], f"{where}.long_prompt")
             above = check.get(lp, "above", f"{where}.long_prompt", int)
             long_prompt = _rates(check, lp, f"{where}.long_prompt")
-        changes = []
-        for i, change in enumerate(check.get(body, "changes", where, list, required=False, default=[])):
-            cw = f"{where}.changes[{i}]"
-            change = check.mapping(change, cw)
-            start = check.date(change, "from", cw, required=True)
-            changes.append((start, _rates(check, change, cw, fallback=standard), None))
         discount = check.get(body, "batch_discount", where, float, required=False, default=0.0)
         if not 0.0 <= discount < 1.0:
             check.fail(f"{where}.batch_discount", "a fraction from 0 to below 1", discount)
         prices[model_id] = Price(
             model=model_id, standard=standard, long_prompt_above=above, long_prompt=long_prompt,
             batch_discount=discount, source=check.get(body, "source", where, str),
-            changes=tuple(sorted(changes, key=lambda c: c[0])),
+            periods=_periods(check, body, where, standard, long_prompt),
+            source_quality=check.choice(body, "source_quality", where, SOURCE_QUALITIES, default="google"),
+            as_of=check.date(body, "as_of", where) or as_of,
         )  # fmt: skip
     return Pricing(
-        as_of=check.date(data, "as_of", "", required=True),
+        as_of=as_of,
         currency=check.get(data, "currency", "", str),
         per_tokens=check.get(data, "per_tokens", "", int),
         source=check.get(data, "source", "", str),
@@ -433,17 +684,20 @@ def _load_pricing(path: Path) -> Pricing:
     )
 
 
-def _load_rules(path: Path) -> dict[str, Rule]:
-    check = _Checker(path)
-    data = _read_yaml(path)
+# --------------------------------------------------------------------------- rules.yaml, call_sites.yaml
+
+
+def _rules(check: _Checker, data: Mapping[str, Any], known: Mapping[str, Rule], required: bool = True) -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
-    for index, entry in enumerate(check.get(data, "rules", "", list)):
+    for index, entry in enumerate(check.get(data, "rules", "", list, required=required, default=[])):
         where = f"rules[{index}]"
         entry = check.mapping(entry, where)
         check.only_keys(entry, where, {"id", "name", "title", "tier", "message", "docs", "explain"})
         rule_id = check.get(entry, "id", where, str)
         if len(rule_id) < 4 or not rule_id[:3].isalpha() or not rule_id[3:].isdigit():
             check.fail(f"{where}.id", "an ID like FLM001", rule_id)
+        if rule_id in known:
+            raise UserError(f"{check.path}: rule {rule_id} is already defined by the bundled rules")
         if rule_id in rules:
             check.fail(f"{where}.id", "a unique rule ID", rule_id)
         rules[rule_id] = Rule(
@@ -458,28 +712,56 @@ def _load_rules(path: Path) -> dict[str, Rule]:
     return rules
 
 
-def _load_call_sites(path: Path) -> CallSites:
-    check = _Checker(path)
-    data = _read_yaml(path)
+def _load_rules(path: Path) -> dict[str, Rule]:
+    return _rules(_Checker(path), _read_yaml(path), {})
+
+
+def _model_arguments(check: _Checker, data: Mapping[str, Any], known: Mapping[str, ModelArgument], origin: str | None) -> dict[str, ModelArgument]:
     arguments: dict[str, ModelArgument] = {}
-    for index, entry in enumerate(check.get(data, "model_arguments", "", list)):
+    for index, entry in enumerate(check.get(data, "model_arguments", "", list, required=origin is None, default=[])):
         where = f"model_arguments[{index}]"
         entry = check.mapping(entry, where)
-        check.only_keys(entry, where, {"call", "keyword", "position", "sdk"})
+        check.only_keys(entry, where, {"call", "keyword", "position", "sdk", "platform", "names"})
+        names = check.mapping(check.get(entry, "names", where, dict, required=False, default={}), f"{where}.names")
+        for name, model_id in names.items():
+            if not isinstance(model_id, str):
+                check.fail(f"{where}.names.{name}", "a Gemini model ID", model_id)
         argument = ModelArgument(
             call=check.get(entry, "call", where, str),
             keyword=check.get(entry, "keyword", where, str),
             position=check.get(entry, "position", where, int, required=False),
-            sdk=check.choice(entry, "sdk", where, ("google-genai", "google-generativeai", "vertexai", "other")),
+            sdk=check.choice(entry, "sdk", where, SDKS),
+            platform=check.choice(entry, "platform", where, PLATFORMS) if "platform" in entry else None,
+            names={str(k): v for k, v in names.items()},
+            origin=origin,
         )
+        if argument.call in known or argument.call in arguments:
+            defined = known[argument.call].origin if argument.call in known else str(check.path)
+            check.fail(f"{where}.call", "a call not already defined by " + (defined or "the bundled rules/call_sites.yaml"), argument.call)
         arguments[argument.call] = argument
+    return arguments
+
+
+def _load_call_sites(path: Path) -> CallSites:
+    check = _Checker(path)
+    data = _read_yaml(path)
     aliases = check.mapping(check.get(data, "aliases", "", dict, required=False, default={}), "aliases")
+    hints = check.mapping(check.get(data, "platform_hints", "", dict), "platform_hints")
+    hosts = check.mapping(check.get(hints, "hosts", "platform_hints", dict), "platform_hints.hosts")
+    for key in hosts:
+        if key not in PLATFORMS:
+            check.fail(f"platform_hints.hosts.{key}", "one of " + ", ".join(PLATFORMS), key)
     return CallSites(
         packages=tuple(check.get(data, "packages", "", list)),
         rest_methods=tuple(check.get(data, "rest_methods", "", list)),
-        model_arguments=arguments,
+        model_arguments=_model_arguments(check, data, {}, None),
         aliases={str(k): str(v) for k, v in aliases.items()},
+        client_flag=check.get(hints, "client_flag", "platform_hints", str),
+        platform_hosts={k: tuple(v) for k, v in hosts.items()},
     )
+
+
+# --------------------------------------------------------------------------- port.yaml
 
 
 def _load_port(path: Path) -> PortData:
@@ -521,36 +803,82 @@ def _load_port(path: Path) -> PortData:
     )
 
 
+
+# --------------------------------------------------------------------------- a user's rule files
+
+USER_SECTIONS = ("rules", "models", "capabilities", "model_arguments", "aliases", "packages")
+
+
+def _merge_user_file(path: Path, rules: dict[str, Rule], profiles: dict[str, Capabilities], models: list[Model],
+                     by_id: dict[str, Model], call_sites: CallSites) -> CallSites:  # fmt: skip
+    """Add one user rule file's sections to the catalogue; anything already defined is an error."""
+    check = _Checker(path)
+    data = _read_yaml(path)
+    check.only_keys(data, "", USER_SECTIONS)
+    rules.update(_rules(check, data, rules, required=False))
+    profiles.update(_profiles(check, data, profiles))
+    added = _models(check, data, profiles, None, str(path), by_id)
+    models.extend(added)
+    by_id.update({model_id: model for model in added for model_id in model.ids})
+    arguments = _model_arguments(check, data, call_sites.model_arguments, str(path))
+    for argument in arguments.values():
+        for name, model_id in argument.names.items():
+            if model_id not in by_id:
+                check.fail(f"model_arguments ({argument.call}).names.{name}", "a model ID known to rules/models.yaml or this file's `models`", model_id)
+    aliases = check.mapping(check.get(data, "aliases", "", dict, required=False, default={}), "aliases")
+    packages = [str(p) for p in check.get(data, "packages", "", list, required=False, default=[])]
+    packages += [a.call.split("(")[0].rsplit(".", 1)[0] for a in arguments.values()]  # the wrapper's module
+    return replace(
+        call_sites,
+        packages=tuple(dict.fromkeys((*call_sites.packages, *packages))),
+        model_arguments={**call_sites.model_arguments, **arguments},
+        aliases={**call_sites.aliases, **{str(k): str(v) for k, v in aliases.items()}},
+    )
+
+
 def load_catalog(directory: Path | None = None, extra_rule_files: Iterable[Path] = ()) -> Catalog:
-    """Read models.yaml, pricing.yaml, rules.yaml and call_sites.yaml (plus a user's extra rule files) into one Catalog."""
+    """Read the bundled rules/*.yaml, then merge a user's extra rule files over them, into one Catalog."""
     directory = directory or rules_dir()
     models_path = directory / "models.yaml"
-    as_of, models, policy = _load_models(models_path)
     check = _Checker(models_path)
+    data = _read_yaml(models_path)
+    as_of = check.date(data, "as_of", "", required=True)
+    platforms = _platforms(check, data)
+    profiles = _profiles(check, data)
+    models = _models(check, data, profiles, as_of, None, {})
     by_id = {model_id: model for model in models for model_id in model.ids}
-    default_target = check.get(policy, "default_target", "policy", str)
-    if default_target not in by_id:
-        check.fail("policy.default_target", "an ID listed under models", default_target)
+    _check_routes(check, models, by_id)
+    policy = check.mapping(check.get(data, "policy", "", dict), "policy")
+    check.only_keys(policy, "policy", {"default_target", "swap_families", "never_swap"})
     families = check.get(policy, "swap_families", "policy", list)
     for family in families:
         if family not in FAMILIES:
             check.fail("policy.swap_families", "families from " + ", ".join(FAMILIES), family)
+    if "default_target" in policy:
+        default_target = check.get(policy, "default_target", "policy", str)
+        if default_target not in by_id:
+            check.fail("policy.default_target", "an ID listed under models", default_target)
+        reason = "set by policy.default_target in rules/models.yaml"
+    else:
+        default_target, reason = choose_default_target(models, platforms, as_of)
     rules = _load_rules(directory / "rules.yaml")
-    for path in extra_rule_files:
-        for rule_id, rule in _load_rules(Path(path)).items():
-            if rule_id in rules:
-                raise UserError(f"{path}: rule {rule_id} is already defined by the bundled rules")
-            rules[rule_id] = rule
+    call_sites = _load_call_sites(directory / "call_sites.yaml")
+    extra = tuple(Path(p) for p in extra_rule_files)
+    for path in extra:
+        call_sites = _merge_user_file(path, rules, profiles, models, by_id, call_sites)
     return Catalog(
         as_of=as_of,
-        models=models,
+        models=tuple(models),
         default_target=default_target,
         swap_families=frozenset(families),
         never_swap=frozenset(check.get(policy, "never_swap", "policy", list, required=False, default=[])),
         pricing=_load_pricing(directory / "pricing.yaml"),
         rules=rules,
-        call_sites=_load_call_sites(directory / "call_sites.yaml"),
+        call_sites=call_sites,
         port=_load_port(directory / "port.yaml"),
+        platforms=platforms,
+        default_target_reason=reason,
+        rule_files=tuple(str(p) for p in extra),
         _by_id=by_id,
     )
 

@@ -205,6 +205,8 @@ def scan(
     if skipped is not None:
         out.print(skipped)
     _github_annotations(outcome, format)
+    for line in render.user_lines(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings)):
+        stderr.print(f"user rules: {line}", highlight=False)
     stderr.print(outcome.summary.line("to change"), highlight=False)
     return 0
 
@@ -298,41 +300,99 @@ def show_config(
     return 0
 
 
+def _model_record(catalog, model, today: dt.date) -> dict:
+    lifecycles = {
+        platform: {"status": lc.status(today), "released": str(lc.released or ""), "deprecated": str(lc.deprecated or ""),
+                   "shutdown": str(lc.shutdown or ""), "earliest_shutdown": str(lc.earliest_shutdown or ""),
+                   "routed_to": lc.routed_to, "routed_since": str(lc.routed_since or ""), "note": lc.note,
+                   "source": lc.source, "source_quality": lc.source_quality, "as_of": str(lc.as_of or "")}
+        for platform, lc in model.lifecycles.items()
+    }  # fmt: skip
+    price = None
+    if model.id in catalog.pricing.prices or any(i in catalog.pricing.prices for i in model.ids):
+        found = catalog.price(model.id)
+        period = found.in_force(today)
+        price = {"input": period.standard.input, "output": period.standard.output, "cached_input": period.standard.cached_input,
+                 "in_force": period.describe(), "source": found.source, "source_quality": found.source_quality}  # fmt: skip
+    return {"id": model.id, "ids": list(model.ids), "kind": model.kind, "family": model.family, "stage": model.stage,
+            "released": str(model.released or ""), "platforms": lifecycles, "swap_to_target": catalog.should_swap(model),
+            "price": price, "source": model.source, "source_quality": model.source_quality, "as_of": str(model.as_of or ""),
+            "origin": model.origin}  # fmt: skip
+
+
 @app.command()
 def models(
-    format: Format = FORMAT, target: Optional[str] = TARGET, as_of: Optional[str] = AS_OF,
+    format: Format = FORMAT, target: Optional[str] = TARGET, as_of: Optional[str] = AS_OF, rules: List[str] = RULES,
+    live: bool = typer.Option(False, "--live", help="Compare the catalogue with what models.list serves (Developer API: GEMINI_API_KEY; Vertex AI: GOOGLE_OAUTH_ACCESS_TOKEN); exit 1 when they differ."),
 ) -> int:  # fmt: skip
-    """Known models: family, lifecycle, price and capabilities, from rules/models.yaml and pricing.yaml."""
-    settings = _settings(target, [], [], [], [], 0, as_of=as_of)
+    """Known models: family, lifecycle per platform, routing, price and capabilities, with sources (rules/models.yaml, pricing.yaml)."""
+    settings = _settings(target, [], [], [], [], 0, as_of=as_of, rules=rules)
     catalog = catalog_for(settings)
     chosen = catalog.resolve_target(target or catalog.default_target).id
+    today = settings.today()
+    if live:
+        return _models_live(catalog, today, format)
+    why = f"default target {catalog.default_target}: {catalog.default_target_reason}"
     if format is Format.json:
         import json
 
-        rows = [
-            {"id": m.id, "ids": list(m.ids), "kind": m.kind, "family": m.family, "released": str(m.released or ""),
-             "deprecated": str(m.deprecated or ""), "shutdown": str(m.shutdown or ""), "swap_to_target": catalog.should_swap(m),
-             "source": m.source}
-            for m in catalog.models
-        ]  # fmt: skip
-        _write_stdout((json.dumps({"target": chosen, "as_of": str(catalog.as_of), "models": rows}, indent=2) + "\n").encode())
+        document = {"target": chosen, "default_target": catalog.default_target, "default_target_reason": catalog.default_target_reason,
+                    "as_of": str(catalog.as_of), "today": str(today), "models": [_model_record(catalog, m, today) for m in catalog.models]}  # fmt: skip
+        _write_stdout((json.dumps(document, indent=2) + "\n").encode())
         return 0
-    _stdout().print(render.models_table(catalog, settings.today(), chosen))
+    out = _stdout()
+    out.print(render.models_table(catalog, today, chosen))
+    out.print(why + (f" (this run: --target {chosen})" if chosen != catalog.default_target else ""), highlight=False)
+    out.print(render.model_sources(catalog), highlight=False, soft_wrap=True, markup=False)
     return 0
+
+
+def _models_live(catalog, today: dt.date, format: Format) -> int:
+    import httpx
+
+    from migrate import live
+
+    with httpx.Client(timeout=30.0) as client:
+        listings = live.fetch(client, os.environ)
+    differences = [live.compare(catalog, listing, today) for listing in listings if listing.served is not None]
+    if format is Format.json:
+        import json
+
+        document = {"today": str(today), "as_of": str(catalog.as_of),
+                    "platforms": {d.platform: {"new": list(d.new), "gone": list(d.gone)} for d in differences},
+                    "skipped": {l.platform: l.skipped for l in listings if l.served is None}}  # fmt: skip
+        _write_stdout((json.dumps(document, indent=2) + "\n").encode())
+    else:
+        for listing in listings:
+            if listing.served is None:
+                typer.echo(f"{catalog.platform_name(listing.platform)}: skipped ({listing.skipped})")
+        for d in differences:
+            name = catalog.platform_name(d.platform)
+            typer.echo(f"{name}: {len(d.new)} served but not in rules/models.yaml, {len(d.gone)} in the data but not served")
+            for model_id in d.new:
+                typer.echo(f"  new:  {model_id}")
+            for model_id in d.gone:
+                typer.echo(f"  gone: {model_id}")
+    return 1 if any(d.new or d.gone for d in differences) else 0
 
 
 @rules_app.command("list")
 def rules_list(format: Format = FORMAT, rules: List[str] = RULES) -> int:
-    """Every rule: ID, name, tier, title."""
+    """Every rule: ID, name, tier, title; then the call sites and models your rule files add."""
     catalog = catalog_for(_settings(None, [], [], [], [], 0, rules=rules))
     ordered = sorted(catalog.rules.values(), key=lambda r: r.id)
     if format is Format.json:
         import json
         from dataclasses import asdict
 
-        _write_stdout((json.dumps([asdict(r) for r in ordered], indent=2) + "\n").encode())
+        document = [asdict(r) for r in ordered]
+        if catalog.rule_files:
+            document = {"rules": document, "user": render.user_definitions(catalog)}  # type: ignore[assignment]
+        _write_stdout((json.dumps(document, indent=2) + "\n").encode())
         return 0
     _stdout().print(render.rules_table(ordered))
+    for line in render.user_lines(catalog):
+        typer.echo(line)
     return 0
 
 

@@ -13,7 +13,7 @@ line overrides. Relative paths and patterns in a config file are relative to tha
     exclude = ["legacy/**", "*.gen.py"]
     per-file-ignores = { "tests/**" = ["FLM001"] }
     client-name = "genai_client"
-    rules = ["tools/flm-rules.yaml"]   # extra rule files
+    rules = ["team-rules.yaml"]        # rule files merged over rules/: call sites, model names, models, rules
     cache-dir = ".cache/flm"
 
 A key that is not one of these is an error naming the closest valid key.
@@ -154,7 +154,7 @@ KEYS: dict[str, tuple[Callable[[ConfigFile, str, Any], Any], str]] = {
     "exclude": (_strings, "gitignore-style patterns, relative to the config file"),
     "per-file-ignores": (_per_file, '"pattern" = [rule IDs], relative to the config file'),
     "client-name": (_identifier, "name of a genai.Client the SDK port creates"),
-    "rules": (_strings, "extra rule files, relative to the config file"),
+    "rules": (_strings, "rule files merged over the bundled data (call sites, models, rules), relative to the config file"),
     "cache-dir": (_string, "cache folder, relative to the config file"),
 }
 

@@ -27,6 +27,10 @@ Paths
 -----
 Developer API  ``/{v1,v1beta,v1alpha}/models/{m}:{verb}`` (also ``tunedModels/{m}``),
 ``GET /{v}/models`` and ``GET /{v}/models/{m}``.
+models.list    ``GET /{v}/models`` (Developer API, ``{"models": [...]}``) and
+``GET /{v1,v1beta1}/publishers/google/models`` (Vertex, ``{"publisherModels": [...]}``), paged by
+``pageSize`` / ``pageToken``; the IDs served are set with ``srv.set_listed_models(api, ids)``
+(without it the Developer API lists the configured models, as before).
 Vertex         ``/{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{verb}``,
 ``/{v1,v1beta1}/publishers/google/models/{m}:{verb}`` (express mode) and
 ``/publishers/google/models/{m}:{verb}``.
@@ -160,6 +164,7 @@ _MODEL_PATH = re.compile(
     r"(?P<model>[^/:]+)(?::(?P<verb>[A-Za-z]+))?$"
 )
 _LIST_PATH = re.compile(r"^/(?P<ver>v1|v1beta|v1beta1|v1alpha)/models$")
+_VERTEX_LIST_PATH = re.compile(r"^/(?P<ver>v1|v1beta1)/publishers/google/models$")
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _CALL_RE = re.compile(r"\bcall\s+([A-Za-z_][\w.-]*)(?:\s*\(([^)]*)\))?")
 _ARG_RE = re.compile(r"""(\w+)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^,\s)]+)""")
@@ -515,6 +520,7 @@ class FakeGemini:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[asyncio.Task] = set()
+        self._listed: dict[str, list[str]] = {}  # api ("developer" | "vertex") -> IDs models.list serves
         for model, ms in (latency or {}).items():
             self.set_latency(model, ms)
 
@@ -631,6 +637,13 @@ class FakeGemini:
         with self._lock:
             self._cfg(model).model_version = version
 
+    def set_listed_models(self, api: str, ids: list[str] | tuple[str, ...]) -> None:
+        """The model IDs models.list answers with on one API ("developer" or "vertex")."""
+        if api not in ("developer", "vertex"):
+            raise ValueError(f"api must be 'developer' or 'vertex', got {api!r}")
+        with self._lock:
+            self._listed[api] = list(ids)
+
     def set_stream_chunks(self, n: int) -> None:
         self._stream_chunks = max(1, int(n))
 
@@ -663,6 +676,7 @@ class FakeGemini:
             self._scripts.clear()
             self._faults.clear()
             self._counts.clear()
+            self._listed.clear()
             self._stream_chunks = self._default_stream_chunks
 
     def requests_for(self, model: str | None = None, verb: str | None = None) -> list[RecordedRequest]:
@@ -819,6 +833,8 @@ class FakeGemini:
                 rec.model = rec.model[len("models/"):]
         elif _LIST_PATH.match(path):
             rec.api, rec.verb, rec.api_version = "developer", "list", _LIST_PATH.match(path).group("ver")
+        elif _VERTEX_LIST_PATH.match(path):
+            rec.api, rec.verb, rec.api_version = "vertex", "list", _VERTEX_LIST_PATH.match(path).group("ver")
 
         if rec.verb == "streamGenerateContent" or (
                 rec.api == "openai" and isinstance(parsed, dict) and parsed.get("stream")):
@@ -905,6 +921,21 @@ class FakeGemini:
             raise _Closed()
         await self._send(writer, 200, payload, keep_alive)
 
+    def _listing(self, rec: RecordedRequest, info: Callable[[str], dict]) -> dict:
+        """One page of models.list from the IDs set with set_listed_models (pageToken = start index)."""
+        with self._lock:
+            ids = list(self._listed.get(rec.api, []))
+        size = int(rec.query.get("pageSize") or 50)
+        start = int(rec.query.get("pageToken") or 0)
+        page = ids[start:start + size]
+        if rec.api == "vertex":
+            body: dict[str, Any] = {"publisherModels": [{"name": f"publishers/google/models/{m}", "versionId": "001"} for m in page]}
+        else:
+            body = {"models": [info(m) for m in page]}
+        if start + size < len(ids):
+            body["nextPageToken"] = str(start + size)
+        return body
+
     async def _send_model_info(self, writer: asyncio.StreamWriter, rec: RecordedRequest, keep_alive: bool) -> None:
         def info(model: str) -> dict:
             return {"name": f"models/{model}", "version": "001", "displayName": model,
@@ -913,7 +944,9 @@ class FakeGemini:
                     "temperature": 1.0, "topP": 0.95, "topK": 64, "maxTemperature": 2.0}
 
         rec.status = 200
-        if rec.verb == "list":
+        if rec.verb == "list" and (rec.api in self._listed or rec.api == "vertex"):
+            await self._send(writer, 200, self._listing(rec, info), keep_alive)
+        elif rec.verb == "list":
             names = sorted(m for m in self._models if m != "*") or ["gemini-2.5-flash-lite", "gemini-2.5-pro"]
             await self._send(writer, 200, {"models": [info(n) for n in names]}, keep_alive)
         else:

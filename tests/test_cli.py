@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "fixtures" / "example"
@@ -41,7 +44,7 @@ def test_fix_diff_is_a_patch_git_applies_and_writes_nothing(project):
     result = flm("fix", "--diff", ".", cwd=project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("diff --git a/app/")
-    assert "+SUMMARY_MODEL = \"gemini-3.1-flash-lite\"" in result.stdout
+    assert f"+SUMMARY_MODEL = \"{DEFAULT_TARGET}\"" in result.stdout
     assert "files seen" in result.stderr and "files seen" not in result.stdout
     assert {p: p.read_bytes() for p in project.rglob("*.py")} == before
     (project / "out.patch").write_text(result.stdout)
@@ -53,7 +56,7 @@ def test_check_fix_check_cycle(project):
     fixed = flm("fix", ".", cwd=project)
     assert fixed.returncode == 0, fixed.stderr
     assert "fixed app/summarize.py" in fixed.stderr
-    assert 'SUMMARY_MODEL = "gemini-3.1-flash-lite"' in (project / "app" / "summarize.py").read_text()
+    assert f'SUMMARY_MODEL = "{DEFAULT_TARGET}"' in (project / "app" / "summarize.py").read_text()
     again = flm("check", ".", cwd=project)
     assert again.returncode == 0, again.stderr
     assert flm("fix", "--diff", ".", cwd=project).stdout == ""
@@ -75,9 +78,9 @@ def test_scan_json_records(project):
     assert document["summary"]["changed"] == 5
     record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
     assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied"}
-    assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", "gemini-3.1-flash-lite", "safe")
+    assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", DEFAULT_TARGET, "safe")
     assert any(r["rule"] == "FLM002" for r in document["findings"])
-    assert document["warnings"] and document["warnings"][0].startswith("FLM005")
+    assert not [w for w in document["warnings"] if w.startswith("FLM005")]  # the default target has no announced shutdown
     assert "FLM003 model 'gemini-1.5-pro' was shut down on 2025-09-24: calls to it fail today (2 sites, swapped to the target)" in document["warnings"]
 
 
@@ -92,7 +95,7 @@ def test_a_broken_file_does_not_stop_the_others(project):
     result = flm("fix", ".", cwd=project)
     assert result.returncode == 0
     assert "skipped app/broken.py: syntax error at line 2" in result.stderr
-    assert "gemini-3.1-flash-lite" in (project / "app" / "summarize.py").read_text()
+    assert DEFAULT_TARGET in (project / "app" / "summarize.py").read_text()
     assert (project / "app" / "broken.py").read_text() == "import vertexai\ndef f(:\n"
 
 
@@ -135,9 +138,9 @@ def test_models_and_rules_commands():
     models = flm("models", "--format", "json")
     assert models.returncode == 0
     data = json.loads(models.stdout)
-    assert data["target"] == "gemini-3.1-flash-lite"
+    assert data["target"] == DEFAULT_TARGET
     assert any(m["id"] == "gemini-4-argon" and m["swap_to_target"] for m in data["models"])
-    assert "gemini-3.1-flash-lite" in flm("models").stdout
+    assert DEFAULT_TARGET in flm("models").stdout
     listed = flm("rules", "list")
     assert listed.returncode == 0 and "FLM001" in listed.stdout and "FLM105" in listed.stdout
     explained = flm("rules", "explain", "flm001")

@@ -6,6 +6,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,4 +30,4 @@ def test_wheel_ships_rules_and_installed_package_finds_them(tmp_path):
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {probe}"],
                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
     assert out[0].startswith(str(site)) and out[1] == str(site / "migrate" / "rules")
-    assert out[2] == "gemini-3.1-flash-lite"
+    assert out[2] == DEFAULT_TARGET

@@ -1,5 +1,7 @@
-"""FLM101-FLM105: where the target model behaves differently from the source in a way a call relies on.
+"""FLM101-FLM105: where a model does not take what a call sends, or the target differs from the source.
 
+Two checks: `check_call` at a swapped site (the target against the call and the source model) and
+`check_kept` where the model stays (the model itself, and the model a routed ID is now served by).
 The limits come from the capability profiles in rules/models.yaml; this module only reads the
 call's generation config (inline, a dict, or a name bound to either) and compares.
 """
@@ -24,28 +26,56 @@ def check_call(ctx: Context, call: cst.Call, scope: Scope, source: Model) -> Non
     if source_caps is None or target_caps is None:
         return
     params = config_params(ctx, call, scope)
-    for key in THINKING_KEYS:
-        if key in params:
-            wanted = {"budget": "thinking_budget", "level": "thinking_level"}.get(target_caps.thinking, "no thinking control")
-            if wanted != key:
-                ctx.report("FLM101", params[key], param=key, target=target.id, target_control=wanted)
+    _check_model(ctx, params, target)
     if "max_output_tokens" in params:
         limit = _integer(params["max_output_tokens"])
         if limit is not None and limit > target_caps.max_output_tokens:
             ctx.report("FLM102", params["max_output_tokens"], value=limit, target=target.id, limit=target_caps.max_output_tokens)
-    if target_caps.penalties == "rejected":
-        for key in PENALTIES:
-            if key in params:
-                ctx.report("FLM103", params[key], param=key, target=target.id)
-    if target_caps.sampling == "ignored":
-        for key in SAMPLING:
-            if key in params:
-                ctx.report("FLM104", params[key], param=key, target=target.id)
     if source_caps.context_window > target_caps.context_window:
         ctx.report(
             "FLM105", call, source=source.id, target=target.id,
             source_window=f"{source_caps.context_window:,}", target_window=f"{target_caps.context_window:,}",
         )  # fmt: skip
+
+
+def check_kept(ctx: Context, call: cst.Call, scope: Scope, models: list[Model]) -> None:
+    """Where the model stays: what it (or the model its requests are routed to) does not take."""
+    params = config_params(ctx, call, scope)
+    if params:
+        for model in dict.fromkeys(models):
+            _check_model(ctx, params, model)
+
+
+def _check_model(ctx: Context, params: dict[str, cst.BaseExpression], model: Model) -> None:
+    caps = model.capabilities
+    if caps is None:
+        return
+    for key in THINKING_KEYS:
+        if key in params:
+            wanted = {"budget": "thinking_budget", "level": "thinking_level"}.get(caps.thinking, "no thinking control")
+            if wanted != key:
+                ctx.report("FLM101", params[key], param=key, problem=f"is set, but '{model.id}' controls thinking with {wanted}")
+    level = _level(params.get("thinking_level"))
+    if level is not None and caps.thinking == "level" and caps.thinking_levels and level not in caps.thinking_levels:
+        ctx.report("FLM101", params["thinking_level"], param=f"thinking_level={level}",
+                   problem=f"is rejected by '{model.id}' (HTTP 400): it takes {', '.join(caps.thinking_levels)}")  # fmt: skip
+    if caps.penalties == "rejected":
+        for key in PENALTIES:
+            if key in params:
+                ctx.report("FLM103", params[key], param=key, model=model.id)
+    if caps.sampling == "ignored":
+        for key in SAMPLING:
+            if key in params:
+                ctx.report("FLM104", params[key], param=key, model=model.id)
+
+
+def _level(expr: cst.BaseExpression | None) -> str | None:
+    """A thinking level given as a string literal or an enum member (`ThinkingLevel.MINIMAL`)."""
+    if isinstance(expr, cst.SimpleString):
+        return expr.raw_value.upper()
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value.upper()
+    return None
 
 
 def config_params(ctx: Context, call: cst.Call, scope: Scope) -> dict[str, cst.BaseExpression]:

@@ -73,5 +73,5 @@ def run(
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]
     ordered = plan_shared(ordered, every_path, lambda path: configs.for_path(path).settings)
-    warnings += shutdown_warnings(ordered, base)
+    warnings += shutdown_warnings(ordered)
     return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from migrate.codemod import kinds, notebooks, plan, shared
+from migrate.codemod import kinds, lifecycle, notebooks, plan, shared
 from migrate.codemod.engine import catalog_for, process_files
 from migrate.codemod.files import discover, read_bytes, write_atomically
 from migrate.codemod.findings import FileResult
-from migrate.codemod.modelref import parse_reference
 from migrate.errors import UserError
 from migrate.report.summary import RunSummary, summarize
 from migrate.settings import Settings
@@ -33,32 +32,25 @@ def run_warnings(settings: Settings) -> list[str]:
     """Run-level findings about the target itself (FLM005); a target already shut down is an error."""
     catalog = catalog_for(settings)
     target = catalog.resolve_target(settings.target or catalog.default_target)
+    status = lifecycle.status(catalog, target, None, settings.today())
     if target.is_shut_down(settings.today()):
-        raise UserError(f"target model {target.id!r} was shut down on {target.shutdown}: choose another (see `flm models`)")
+        raise UserError(f"target model {target.id!r} {status}: choose another (see `flm models`)")
     warnings = []
-    if target.shutdown is not None and settings.selects("FLM005"):
-        warnings.append("FLM005 " + catalog.rule("FLM005").format(target=target.id, shutdown=target.shutdown))
+    when = lifecycle.announced_shutdowns(catalog, target, settings.today())
+    if when is not None and settings.selects("FLM005"):
+        warnings.append("FLM005 " + catalog.rule("FLM005").format(target=target.id, when=when))
     return warnings
 
 
-def shutdown_warnings(results: list[FileResult], settings: Settings) -> list[str]:
-    """FLM003 for source models the swap moved off: once per model, with how many sites used it."""
-    catalog = catalog_for(settings)
+def shutdown_warnings(results: list[FileResult]) -> list[str]:
+    """FLM003 for source models the swap moved off: once per message, with how many sites it had."""
     sites: dict[str, int] = {}
     for result in results:
+        swapped = {(f.cell, f.line, f.column) for f in result.findings if f.rule == "FLM001"}
         for finding in result.findings:
-            if finding.rule == "FLM001" and finding.before:
-                for text in finding.before.split(", "):
-                    reference = parse_reference(text)
-                    model = catalog.model(reference.model_id) if reference else None
-                    if model is not None and model.is_shut_down(settings.today()):
-                        sites[model.id] = sites.get(model.id, 0) + 1
-    rule = catalog.rule("FLM003")
-    return [
-        f"FLM003 {rule.format(model=model_id, shutdown=catalog.model(model_id).shutdown)} ({count} site{'s' if count != 1 else ''}, swapped to the target)"  # type: ignore[union-attr]
-        for model_id, count in sorted(sites.items())
-        if settings.selects("FLM003")
-    ]
+            if finding.rule == "FLM003" and (finding.cell, finding.line, finding.column) in swapped:
+                sites[finding.message] = sites.get(finding.message, 0) + 1
+    return [f"FLM003 {message} ({count} site{'s' if count != 1 else ''}, swapped to the target)" for message, count in sorted(sites.items())]
 
 
 def run(
@@ -71,7 +63,7 @@ def run(
     paths = discover(inputs, settings.include, settings.exclude)
     results = process_files(paths, settings, on_result)
     results = plan_shared(results, paths, lambda path: settings)
-    warnings += shutdown_warnings(results, settings)
+    warnings += shutdown_warnings(results)
     return Outcome(results, summarize(results, time.perf_counter() - started), warnings)
 
 

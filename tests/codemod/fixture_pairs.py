@@ -19,6 +19,9 @@ from migrate.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "codemod"
 AS_OF = dt.date(2026, 11, 24)
+# Expected outputs name a target: fixtures pin one so a change of the catalogue's default target
+# (a data decision) does not rewrite them. A fixture's own `# target:` header wins.
+PINNED_TARGET = "gemini-3.1-flash-lite"
 DEFAULT_SELECT = {"models": "FLM0 FLM1"}  # the model swap on its own; the port has its own fixtures
 
 
@@ -38,7 +41,7 @@ class Case:
 
     def settings(self) -> Settings:
         select = (self.header("select") or DEFAULT_SELECT.get(self.source.parent.name, "")).split()
-        return Settings(target=self.header("target"), unsafe=self.header("unsafe") == "yes", select=tuple(select), as_of=AS_OF)
+        return Settings(target=self.header("target") or PINNED_TARGET, unsafe=self.header("unsafe") == "yes", select=tuple(select), as_of=AS_OF)
 
     def expected_rules(self) -> Counter:
         return Counter((self.header("expect") or "").split())

@@ -7,10 +7,13 @@ import pytest
 from migrate.codemod.engine import migrate_source
 from tests.codemod.fixture_pairs import AS_OF, cases
 from migrate.settings import Settings
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 SETTINGS = Settings(as_of=AS_OF, select=("FLM0", "FLM1"))  # byte fidelity of the model swap; the port has its own tests
 CALL = b'import google.generativeai as genai\nm = genai.GenerativeModel("gemini-2.5-pro")\n'
-SWAPPED = CALL.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+SWAPPED = CALL.replace(b"gemini-2.5-pro", DEFAULT_TARGET.encode())
 
 
 def test_utf8_bom_is_kept():
@@ -28,12 +31,12 @@ def test_mixed_newlines_and_missing_final_newline_are_kept():
     source = b"import google.generativeai as genai\r\nx = 1\n\tm = 2\r\ngenai.GenerativeModel('gemini-2.5-pro')"
     source = source.replace(b"\tm = 2", b"m = 2")
     result = migrate_source(source, SETTINGS)
-    assert result.new_bytes == source.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+    assert result.new_bytes == source.replace(b"gemini-2.5-pro", DEFAULT_TARGET.encode())
 
 
 def test_tabs_are_kept():
     source = b"import google.generativeai as genai\nif True:\n\tm = genai.GenerativeModel('gemini-2.5-pro')\n"
-    assert migrate_source(source, SETTINGS).new_bytes == source.replace(b"gemini-2.5-pro", b"gemini-3.1-flash-lite")
+    assert migrate_source(source, SETTINGS).new_bytes == source.replace(b"gemini-2.5-pro", DEFAULT_TARGET.encode())
 
 
 def test_syntax_error_is_reported_not_raised():

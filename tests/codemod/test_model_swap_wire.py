@@ -16,7 +16,7 @@ PROGRAMS = sorted(WIRE.glob("*.py"))
 @pytest.fixture(scope="module")
 def runs():
     """Every original and its migrated version, run in parallel (SDK start-up dominates)."""
-    settings = Settings(select=("FLM0",), as_of=AS_OF)  # the model-swap family only
+    settings = Settings(target=TARGET, select=("FLM0",), as_of=AS_OF)  # the model-swap family only
     migrated = []
     for program in PROGRAMS:
         result = migrate_source(program.read_bytes(), settings, path=program)

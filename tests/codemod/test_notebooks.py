@@ -12,6 +12,9 @@ from migrate.codemod.notebooks import cell_ranges, migrate_notebook, scan
 from migrate.report.patch import file_diff
 from migrate.settings import Settings
 from tests.codemod.fixture_pairs import AS_OF
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "fixtures" / "notebooks"
 SETTINGS = Settings(as_of=AS_OF)
@@ -67,7 +70,7 @@ def test_generativeai_quickstart_is_ported_and_magics_survive():
     assert sources[5] == "!pip list 2>/dev/null | grep google-generativeai"
     assert sources[7] == "genai.GenerativeModel?"
     assert "client = genai.Client(" in sources[2] and "from google import genai" in sources[2]
-    assert "client.models.generate_content(" in sources[4] and '"gemini-3.1-flash-lite"' in sources[4]
+    assert "client.models.generate_content(" in sources[4] and f'"{DEFAULT_TARGET}"' in sources[4]
     assert cells[4]["outputs"] == cells_of(load("generativeai_quickstart.ipynb"))[4]["outputs"]
     assert "☕" in result.new_bytes.decode() and "\\u2615" not in result.new_bytes.decode()  # ensure_ascii=False kept
 
@@ -131,7 +134,7 @@ def test_cross_cell_names_resolve():
     }
     data = json.dumps(nb, indent=1).encode()
     result = migrate_notebook(data, Settings(as_of=AS_OF, ignore=("FLM2",)))
-    assert json.loads(result.new_bytes)["cells"][2]["source"] == ['m = genai.GenerativeModel("gemini-3.1-flash-lite")']
+    assert json.loads(result.new_bytes)["cells"][2]["source"] == [f'm = genai.GenerativeModel("{DEFAULT_TARGET}")']
     assert [(f.rule, f.cell, f.line) for f in result.findings if f.rule == "FLM001"] == [("FLM001", 3, 1)]
 
 

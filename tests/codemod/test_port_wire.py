@@ -47,8 +47,8 @@ pytestmark = pytest.mark.slow  # ~50 legacy programs and their migrations, each 
 
 PORT = Path(__file__).resolve().parents[2] / "fixtures" / "port"
 TARGET = "gemini-3.1-flash-lite"
-SETTINGS = Settings(as_of=dt.date(2026, 11, 24))  # all rules, the catalogue's default target
-SWAP_ONLY = Settings(select=("FLM0",), as_of=dt.date(2026, 11, 24))  # the model-ID swap family alone
+SETTINGS = Settings(target=TARGET, as_of=dt.date(2026, 11, 24))  # all rules; the target the fixtures were written for
+SWAP_ONLY = Settings(target=TARGET, select=("FLM0",), as_of=dt.date(2026, 11, 24))  # the model-ID swap family alone
 EMBED_VERBS = ("embedContent", "batchEmbedContents", "predict")
 # Modules a migrated program must no longer import (checked on the import statements).
 LEGACY_MODULES = ("google.generativeai", "google.ai.generativelanguage", "vertexai.generative_models",

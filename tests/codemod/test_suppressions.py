@@ -7,6 +7,9 @@ from migrate.codemod.engine import migrate_source
 from migrate.codemod.kinds import migrate_file
 from migrate.settings import Settings
 from tests.codemod.fixture_pairs import AS_OF
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 SETTINGS = Settings(as_of=AS_OF, ignore=("FLM2",))  # model swap only: the SDK port has its own fixtures
 HEAD = "from google import genai\nclient = genai.Client()\n"
@@ -33,13 +36,13 @@ def test_own_line_comment_suppresses_the_next_line():
     source = HEAD + "# flm: ignore[FLM001]\n" + call() + call()
     output, result = run(source)
     assert output.splitlines()[3] == call().strip()  # the first call keeps its Pro model
-    assert "gemini-3.1-flash-lite" in output.splitlines()[4]
+    assert DEFAULT_TARGET in output.splitlines()[4]
 
 
 def test_trailing_comment_does_not_reach_the_next_line():
     source = HEAD + "x = 1  # flm: ignore[FLM001]\n" + call()
     output, result = run(source)
-    assert "gemini-3.1-flash-lite" in output
+    assert DEFAULT_TARGET in output
     unused = [f for f in result.findings if f.rule == "FLM301"]
     assert len(unused) == 1 and unused[0].line == 3 and "no FLM001 finding" in unused[0].message
 
@@ -79,7 +82,7 @@ def test_a_deselected_rule_does_not_make_its_suppression_unused():
 def test_text_inside_a_string_is_not_a_suppression():
     source = HEAD + 'note = "# flm: ignore[FLM001]"; ' + call()
     output, _ = run(source)
-    assert "gemini-3.1-flash-lite" in output
+    assert DEFAULT_TARGET in output
 
 
 def test_skip_file_leaves_the_file_alone():
@@ -104,7 +107,7 @@ def test_silencing_one_port_site_keeps_the_module_on_the_legacy_sdk(silenced_lin
     output = result.new_bytes.decode() if result.changed else source
     assert "import google.generativeai as genai" in output and "genai.Client" not in output
     assert 'model.generate_content("hi")' in output
-    assert 'genai.GenerativeModel("gemini-3.1-flash-lite")' in output  # the model swap still applies
+    assert f'genai.GenerativeModel("{DEFAULT_TARGET}")' in output  # the model swap still applies
     notes = [f for f in result.findings if f.rule == "FLM304"]
     assert [n.line for n in notes] == [silenced_line]
     assert not [f for f in result.findings if f.rule == "FLM301"]

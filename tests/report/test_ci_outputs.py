@@ -11,6 +11,9 @@ import pytest
 
 from tests.sarif_schema import official_schema
 from tests.test_cli import flm, git
+from migrate.catalog import bundled_catalog
+
+DEFAULT_TARGET = bundled_catalog().default_target  # what `fix` moves Pro calls to without --target
 
 REPO = Path(__file__).resolve().parents[2]
 SWAP = 'from google import genai\nclient = genai.Client()\nr = client.models.generate_content(model="gemini-2.5-pro", contents="x")\n'
@@ -54,7 +57,7 @@ def test_sarif_validates_against_the_official_schema(ci_project, sarif_schema):
         assert location["artifactLocation"]["uriBaseId"] == "%SRCROOT%" and not location["artifactLocation"]["uri"].startswith("/")
         assert r["partialFingerprints"]["flmLineHash/v1"]
     swap = next(r for r in results if r["ruleId"] == "FLM001" and "summarize.py" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
-    assert swap["level"] == "error" and swap["properties"]["tier"] == "safe" and swap["properties"]["after"] == "gemini-3.1-flash-lite"
+    assert swap["level"] == "error" and swap["properties"]["tier"] == "safe" and swap["properties"]["after"] == DEFAULT_TARGET
     legacy_pin = next(r for r in results if r["ruleId"] == "FLM302")
     assert legacy_pin["level"] == "warning"  # an unsafe edit this run would not apply
     notebook = next(r for r in results if "tutorial.ipynb" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
@@ -117,7 +120,7 @@ def test_junit_for_check(ci_project, tmp_path):
 def test_github_annotations_inside_actions(ci_project):
     result = flm("check", "--no-cache", ".", cwd=ci_project, env={"GITHUB_ACTIONS": "true"})
     lines = [line for line in result.stdout.splitlines() if line.startswith("::")]
-    assert "::error file=app/summarize.py,line=6,col=17,title=FLM001 (safe)::Pro model 'gemini-2.5-pro' -> 'gemini-3.1-flash-lite'" in lines
+    assert f"::error file=app/summarize.py,line=6,col=17,title=FLM001 (safe)::Pro model 'gemini-2.5-pro' -> '{DEFAULT_TARGET}'" in lines
     assert any(line.startswith("::warning file=requirements.txt,line=1,col=1,title=FLM302 (unsafe)::") for line in lines)
     assert any(line.startswith("::notice file=") and "FLM105" in line for line in lines)
     notebook = next(line for line in lines if "tutorial.ipynb" in line)
