@@ -25,7 +25,7 @@ def test_with_the_port_switched_off_legacy_code_still_gets_the_model_swap():
 def test_new_imports_never_take_a_name_the_module_already_uses():
     out = port(b"import types\n" + LEGACY + b"print(types.SimpleNamespace)\n")
     assert "from google.genai import types as genai_types" in out
-    assert "genai_types.HttpOptions(" in out and 'model = "gemini-3.1-flash-lite"' in out
+    assert "genai_types.HttpOptions(" in out and "types.GenerateContentConfig" not in out
     assert "import types\n" in out and "print(types.SimpleNamespace)" in out
 
 
