@@ -53,6 +53,8 @@ class Binding:
     scope: "Scope | None" = None  # where `value` is evaluated; for class: the class body scope
     self_of: "Scope | None" = None  # param: the first parameter of a method -> its class scope
     node: cst.CSTNode | None = None  # function: its FunctionDef; assign: the statement
+    top: int = -1  # index of the module-level statement it is in (source order)
+    nested: bool = True  # False when that statement is itself the binding one (not inside if/for/def)
 
 
 @dataclass(eq=False)
@@ -87,6 +89,8 @@ class ModuleFacts:
     tries: list[tuple[cst.Try, Scope]] = field(default_factory=list)
     scopes: list[Scope] = field(default_factory=list)  # every scope, the module's first
     statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(call) -> innermost statement
+    tops: dict[int, int] = field(default_factory=dict)  # id(Name) -> index of its module-level statement
+    targets: set[int] = field(default_factory=set)  # id(Name) of every plain assignment target
 
     def imported_modules(self) -> set[str]:
         """Qualified names bound by imports anywhere in the module."""
@@ -131,7 +135,8 @@ class ModuleFacts:
         """The one binding a name or `self.attr` refers to, or None when there is not exactly one."""
         if isinstance(expr, cst.Name):
             found = self.lookup(expr.value, scope)
-            return found[0][0] if found and len(found[0]) == 1 else None
+            bindings = self.reaching(expr, scope, found[0], found[1]) if found else []
+            return bindings[0] if len(bindings) == 1 else None
         if isinstance(expr, cst.Attribute):
             base = self.resolve(expr.value, scope)
             if isinstance(base, _SelfRef):
@@ -147,7 +152,7 @@ class ModuleFacts:
         found: list[cst.CSTNode] = []
         for name, scope in self.names:
             hit = self.lookup(name.value, scope)
-            if hit and any(b is binding for b in hit[0]):
+            if hit and any(b is binding for b in self.reaching(name, scope, hit[0], hit[1])):
                 found.append(name)
         for attribute, scope in self.self_attributes:
             if self._single_binding(attribute, scope) is binding:
@@ -167,6 +172,20 @@ class ModuleFacts:
                 break
             expr, scope = binding.value, binding.scope
         return expr, scope
+
+    def reaching(self, name: cst.Name, scope: Scope, bindings: list[Binding], found_in: Scope) -> list[Binding]:
+        """Straight-line module code (a notebook's cells): a name read at module level refers to the
+        latest module-level assignment above it. Anything less plain keeps every binding."""
+        if len(bindings) < 2 or scope is not self.module_scope or found_in is not self.module_scope:
+            return bindings
+        top = self.tops.get(id(name))
+        if top is None or any(b.kind != "assign" or b.nested for b in bindings):
+            return bindings
+        same = [b for b in bindings if b.top == top]
+        if same:  # the assignment's own target is that binding; a read in the same statement stays ambiguous
+            return same if id(name) in self.targets and len(same) == 1 else bindings
+        before = [b for b in bindings if b.top < top]
+        return [max(before, key=lambda b: b.top)] if before else bindings
 
     def lookup(self, name: str, scope: Scope) -> tuple[list[Binding], Scope] | None:
         """Python's LEGB rule over our scopes: class bodies are invisible to nested functions."""
@@ -322,6 +341,8 @@ class _Frame:
     scope: Scope
     method: tuple[Scope, str] | None = None  # inside a method: (its class scope, the name of `self`)
     statement: cst.CSTNode | None = None  # the innermost statement being walked
+    top: int = -1  # index of the module-level statement being walked
+    nested: bool = False  # inside a compound statement (or a def) at module level
 
 
 _STATEMENTS = frozenset({
@@ -362,6 +383,9 @@ class _Collector:
         self.self_attributes: list[tuple[cst.Attribute, Scope]] = []
         self.attributes: list[tuple[cst.Attribute, Scope]] = []
         self.statements: dict[int, cst.CSTNode] = {}
+        self.tops: dict[int, int] = {}
+        self.targets: set[int] = set()
+        self._top = -1
 
     def walk(self, module: cst.Module) -> None:
         stack: list[tuple[cst.CSTNode, _Frame]] = [(module, _Frame(self.module_scope))]
@@ -369,7 +393,11 @@ class _Collector:
         while stack:
             node, frame = stack.pop()
             if type(node) in _STATEMENTS:
-                frame = _Frame(frame.scope, frame.method, node)
+                if frame.statement is None and frame.scope is self.module_scope:
+                    self._top += 1
+                    frame = _Frame(frame.scope, frame.method, node, self._top, False)
+                else:
+                    frame = _Frame(frame.scope, frame.method, node, frame.top, True)
             handler = handlers.get(type(node))
             if handler is not None:
                 pushed = handler(node, frame, stack)
@@ -503,7 +531,11 @@ class _Collector:
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None, frame: _Frame) -> None:
         scope = frame.scope
         if isinstance(target, cst.Name):
-            binding = Binding("assign", value=value, scope=scope, node=frame.statement) if value is not None else Binding("other")
+            binding = (
+                Binding("assign", value=value, scope=scope, node=frame.statement, top=frame.top, nested=frame.nested or scope is not self.module_scope)
+                if value is not None else Binding("other")
+            )  # fmt: skip
+            self.targets.add(id(target))
             bound_in = scope.module() if target.value in scope.declared_global else scope
             bound_in.bind(target.value, binding)
             if bound_in.kind == "class":
@@ -546,6 +578,7 @@ class _Collector:
 
     def _name(self, node: cst.Name, frame: _Frame, stack: list) -> bool:
         self.names.append((node, frame.scope))
+        self.tops[id(node)] = frame.top
         return True
 
     def _attribute(self, node: cst.Attribute, frame: _Frame, stack: list) -> bool:
@@ -622,4 +655,6 @@ def collect(module: cst.Module, aliases: Mapping[str, str] | None = None) -> Mod
         tries=collector.tries,
         scopes=collector.scopes,
         statements=collector.statements,
+        tops=collector.tops,
+        targets=collector.targets,
     )

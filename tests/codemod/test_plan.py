@@ -198,3 +198,16 @@ def test_a_notebook_with_an_unmapped_api_is_not_ported(tmp_path):
     assert result.port == plan.NOT_PORTED
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(result.new_bytes)["cells"]]
     assert "genai.configure" in sources[0] and "TODO(flm FLM225)" in sources[1]
+
+
+def test_a_model_redefined_cell_after_cell_is_followed(tmp_path):
+    cell = lambda code: {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code}  # noqa: E731
+    make = 'model = genai.GenerativeModel("gemini-1.5-flash", system_instruction="{}")'
+    cells = [cell("import google.generativeai as genai"), cell(make.format("a")), cell('print(model.generate_content("x").text)'),
+             cell(make.format("b")), cell('print(model.generate_content("y").text)')]
+    root = write(tmp_path, {"nb.ipynb": json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})})
+    (result,) = run([root], SETTINGS).results
+    assert result.port == plan.PORTED
+    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(result.new_bytes)["cells"]]
+    assert sources[1] == sources[3].replace('"b"', '"a"') == 'model = types.GenerateContentConfig(system_instruction="a")'
+    assert 'contents="y", config=model' in sources[4]
