@@ -284,6 +284,17 @@ class PortData:
     vertex_location_env: tuple[str, ...]
     vertex_location_default: str
 
+    @property
+    def configure_modules(self) -> tuple[str, ...]:
+        """The module of each configure call (`vertexai` for vertexai.init)."""
+        return tuple(sorted({call.rsplit(".", 1)[0] for call in self.configure_calls}))
+
+    def removable_import(self, qualified: str) -> bool:
+        """An import the port drops once nothing uses it: anything under a legacy SDK or the api_core
+        exceptions module, and a configure call's module itself (`import vertexai`)."""
+        under = (*(m for group in self.legacy_modules.values() for m in group), self.exception_module)
+        return qualified in self.configure_modules or any(qualified == m or qualified.startswith(m + ".") for m in under)
+
     def sdk_of(self, qualified: str) -> str | None:
         for sdk, modules in self.legacy_modules.items():
             if any(qualified == m or qualified.startswith(m + ".") for m in modules):

@@ -108,7 +108,7 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     legacy = verify.legacy_uses(original, catalog.port.legacy_surface) if original is not None else []
     if legacy:
         trial_bytes = _render(module, ctx) if ctx.replacements else source
-        verdict = verify.check(original, trial_bytes, catalog.port.legacy_surface)  # type: ignore[arg-type]
+        verdict = verify.check(original, trial_bytes, catalog.port.legacy_surface, _removable(catalog))  # type: ignore[arg-type]
         consumers = verify.legacy_uses(original, catalog.port.legacy_consumers)  # type: ignore[arg-type]
         decision = plan.decide(ctx, verdict, legacy, catalog.port, {s.lineno for s in original.body}, consumers)  # type: ignore[union-attr]
         if decision.outcome == plan.PORTED and settings.forced_blockers:
@@ -117,9 +117,9 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
             decision.blockers.extend(settings.forced_blockers)
         if decision.outcome != plan.PORTED:
             ctx, unused = run_rules(decision.blockers)
-    shared_facts = shared.collect(original, catalog.port) if legacy else None  # type: ignore[arg-type]
+    carried = {"port": decision.outcome if decision else None, "shared": shared.collect(original, catalog.port) if legacy else None}  # type: ignore[arg-type]
     if not ctx.findings and not unused:
-        return FileResult(path, "unchanged", parsed=True, port=decision.outcome if decision else None, shared=shared_facts)
+        return FileResult(path, "unchanged", parsed=True, **carried)
     findings = sorted(
         [
             *(Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
@@ -129,8 +129,6 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
         ],
         key=lambda f: (f.line, f.column, f.rule),
     )  # fmt: skip
-    port = decision.outcome if decision else None
-    carried = {"port": port, "shared": shared_facts}
     if not ctx.replacements:
         return FileResult(path, "unchanged", findings, parsed=True, **carried)
     if module.bytes != source:
@@ -139,7 +137,7 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     new_bytes = _render(module, ctx)
     problem = _validate(new_bytes)
     if problem is None and original is not None:
-        problem = verify.check(original, new_bytes, catalog.port.legacy_surface).problem
+        problem = verify.check(original, new_bytes, catalog.port.legacy_surface, _removable(catalog)).problem
     if problem is not None:
         rules = ", ".join(sorted({f.rule for f in findings if f.applied}))
         unapplied = [_unapply(f) for f in findings]
@@ -147,6 +145,11 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     if new_bytes == source:
         return FileResult(path, "unchanged", findings, parsed=True, **carried)
     return FileResult(path, "changed", findings, old_bytes=source, new_bytes=new_bytes, parsed=True, **carried)
+
+
+def _removable(catalog: Catalog) -> tuple[str, ...]:
+    """Modules whose imports a port may drop, besides the legacy surface (for verify)."""
+    return (*catalog.port.configure_modules, catalog.port.exception_module)
 
 
 def _block(ctx: Context) -> None:

@@ -35,7 +35,6 @@ class Blocker:
 class Decision:
     outcome: str  # ported | not-ported | refused
     blockers: list[Blocker] = field(default_factory=list)
-    problem: str | None = None  # why verification refused the trial
 
 
 def _sdk_name(qualified: str, port: PortData) -> str:
@@ -96,7 +95,7 @@ def decide(
     if verdict.problem is not None:
         rules = sorted({f.rule for f in trial.findings if f.applied and f.rule.startswith("FLM2")}) or ["FLM2xx"]
         line = min(first_use.values()) if first_use else 1
-        return Decision(REFUSED, [Blocker("FLM227", line, (("problem", verdict.problem), ("rules", ", ".join(rules))))], verdict.problem)
+        return Decision(REFUSED, [Blocker("FLM227", line, (("problem", verdict.problem), ("rules", ", ".join(rules))))])
     stayed = sorted((u for u in verdict.remaining if u.name in first_use), key=lambda u: (u.is_import, u.name not in port.model_classes, first_use[u.name]))
     name = stayed[0].name if stayed else next(iter(first_use))
     sdk = _sdk_name(name, port)

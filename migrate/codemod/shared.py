@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 from migrate.catalog import PortData
 from migrate.codemod.plan import Blocker
-from migrate.codemod.verify import Imports, legacy_uses
+from migrate.codemod.verify import Imports, dotted, legacy_uses
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,17 @@ def collect(tree: ast.Module, port: PortData) -> SharedFacts:
                     if isinstance(target, ast.Name):
                         exports.setdefault(target.id, statement.lineno)
     imports = Imports(tree)
-    configures, models, bare = [], [], set()
+    configures, models, configured = [], [], set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = imports.qualified(node.func)
             if name in port.configure_calls:
-                bare.add(port.configure_calls[name])
-            if name in port.configure_calls and (node.args or node.keywords):
-                configures.append((port.configure_calls[name], node.lineno))
+                configured.add(port.configure_calls[name])
+                if node.args or node.keywords:
+                    configures.append((port.configure_calls[name], node.lineno))
             elif name in port.model_classes:
                 models.append((port.model_classes[name], node.lineno))
-    needs = tuple(sorted({(sdk, line) for sdk, line in models if sdk not in bare}))
+    needs = tuple(sorted({(sdk, line) for sdk, line in models if sdk not in configured}))
     return SharedFacts(tuple(sorted(exports.items(), key=lambda kv: kv[1])), tuple(sorted(set(configures))), needs)
 
 
@@ -93,6 +93,7 @@ def plan_run(modules: list[Module], all_paths: Iterable[Path], read: Callable[[P
     links = _Links()
     paths = [p for p in all_paths if p.suffix in (".py", ".ipynb")]
     legacy = {m.path: m for m in modules}
+    index = _ImportIndex(paths, read, code)
     for module in modules:
         if not module.ported or not module.facts.exports:
             continue
@@ -107,12 +108,11 @@ def plan_run(modules: list[Module], all_paths: Iterable[Path], read: Callable[[P
                 continue
             if stem.encode() not in data:
                 continue
-            for name, line in _imported_names(code(other, data), stem, names):
+            for name, line in _imported_names(index.tree(other), stem, names):
                 first = dict(module.facts.exports)[name]
                 links.add(module.path, first, f"`{name}` is used by {_rel(other, root)} (l.{line})")
                 if other in legacy and legacy[other].ported:
                     links.add(other, line, f"`{name}` comes from {_rel(module.path, root)}, a legacy object")
-    imported = _ImportIndex(paths, read, code)
     for sdk in sorted({sdk for m in modules for sdk, _ in m.facts.configures}):
         call = "genai.configure()" if sdk == "google-generativeai" else "vertexai.init()"
         configuring = [m for m in modules if any(s == sdk for s, _ in m.facts.configures)]
@@ -121,7 +121,7 @@ def plan_run(modules: list[Module], all_paths: Iterable[Path], read: Callable[[P
             for needer in needing:
                 if needer.path == config.path or not (config.ported or needer.ported):
                     continue
-                if not imported.linked(config.path, needer.path):
+                if not index.linked(config.path, needer.path):
                     continue  # separate programs (notebooks, snippets): one cannot configure the other
                 line = next(line for s, line in config.facts.configures if s == sdk)
                 links.add(config.path, line, f"{call} here may also configure the legacy calls in {_rel(needer.path, root)}")
@@ -131,22 +131,27 @@ def plan_run(modules: list[Module], all_paths: Iterable[Path], read: Callable[[P
 
 
 class _ImportIndex:
-    """Which modules of the run import which (by module name, the last part): read lazily, once."""
+    """The other modules of the run, parsed lazily and once: which imports which (by module name)."""
 
     def __init__(self, paths: list[Path], read: Callable[[Path], bytes], code: Callable[[Path, bytes], str]):
         self.paths = paths
         self.read = read
         self.code = code
+        self._trees: dict[Path, ast.Module] = {}
         self._stems: dict[Path, set[str]] = {}
+
+    def tree(self, path: Path) -> ast.Module:
+        if path not in self._trees:
+            try:
+                self._trees[path] = ast.parse(self.code(path, self.read(path)))
+            except (OSError, SyntaxError, ValueError, RecursionError):
+                self._trees[path] = ast.Module(body=[], type_ignores=[])
+        return self._trees[path]
 
     def stems(self, path: Path) -> set[str]:
         if path not in self._stems:
-            try:
-                tree = ast.parse(self.code(path, self.read(path)))
-            except (OSError, SyntaxError, ValueError, RecursionError):
-                tree = ast.Module(body=[], type_ignores=[])
             found = set()
-            for node in ast.walk(tree):
+            for node in ast.walk(self.tree(path)):
                 if isinstance(node, ast.Import):
                     found.update(a.name.rsplit(".", 1)[-1] for a in node.names)
                 elif isinstance(node, ast.ImportFrom):
@@ -189,12 +194,8 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _imported_names(text: str, stem: str, names: set[str]) -> list[tuple[str, int]]:
-    """(name, line) for each shared name this file takes from a module called `stem`."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
-        return []
+def _imported_names(tree: ast.Module, stem: str, names: set[str]) -> list[tuple[str, int]]:
+    """(name, line) for each shared name this module takes from a module called `stem`."""
     found = []
     module_aliases = set()
     for node in ast.walk(tree):
@@ -212,13 +213,6 @@ def _imported_names(text: str, stem: str, names: set[str]) -> list[tuple[str, in
     if module_aliases:
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in names:
-                value = node.value
-                dotted = []
-                while isinstance(value, ast.Attribute):
-                    dotted.append(value.attr)
-                    value = value.value
-                if isinstance(value, ast.Name):
-                    chain = ".".join([value.id, *reversed(dotted)])
-                    if chain in module_aliases:
-                        found.append((node.attr, node.lineno))
+                if dotted(node.value) in module_aliases:
+                    found.append((node.attr, node.lineno))
     return found

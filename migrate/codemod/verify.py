@@ -80,7 +80,7 @@ class Imports:
 
     def qualified(self, node: ast.AST) -> str | None:
         """`genai.types.GenerationConfig` -> `google.generativeai.types.GenerationConfig`, via the imports."""
-        chain = _dotted(node)
+        chain = dotted(node)
         if chain is None:
             return None
         root, _, rest = chain.partition(".")
@@ -119,7 +119,8 @@ def _mark_inner(node: ast.Attribute, inner: set[int]) -> None:
     inner.add(id(value))
 
 
-def _dotted(node: ast.AST) -> str | None:
+def dotted(node: ast.AST) -> str | None:
+    """`a.b.c` for a chain of attributes on a name, else None."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -188,8 +189,11 @@ class Verdict:
     remaining: tuple[LegacyUse, ...]
 
 
-def check(original: ast.Module, new_source: str | bytes, prefixes: Iterable[str]) -> Verdict:
-    """Compare a rewrite with its original. `problem` is None when the rewrite is safe to write."""
+def check(original: ast.Module, new_source: str | bytes, prefixes: Iterable[str], removable: Iterable[str] = ()) -> Verdict:
+    """Compare a rewrite with its original. `problem` is None when the rewrite is safe to write.
+
+    `prefixes`: the legacy surface; `removable`: modules whose imports the rewrite may also drop.
+    """
     prefixes = tuple(prefixes)
     new = parse(new_source)
     if new is None:
@@ -203,24 +207,18 @@ def check(original: ast.Module, new_source: str | bytes, prefixes: Iterable[str]
     lost = sorted(old_defined - new_defined - old_imported)
     if lost:
         return Verdict(f"top-level name{'s' if len(lost) > 1 else ''} no longer defined: {', '.join(lost)}", remaining)
-    legacy_imported = {u.name.rsplit(".", 1)[-1] for u in legacy_uses(original, prefixes) if u.is_import}
-    lost_imports = sorted(old_imported - new_imported - new_defined - legacy_imported - _legacy_roots(original, prefixes))
+    lost_imports = sorted(old_imported - new_imported - new_defined - _bound_by_imports(original, (*prefixes, *removable)))
     if lost_imports:
         return Verdict(f"import{'s' if len(lost_imports) > 1 else ''} removed: {', '.join(lost_imports)}", remaining)
     return Verdict(None, remaining)
 
 
-def _legacy_roots(tree: ast.Module, prefixes: tuple[str, ...]) -> set[str]:
-    """Names bound by legacy imports (`genai` for `import google.generativeai as genai`, `vertexai`)."""
+def _bound_by_imports(tree: ast.Module, prefixes: tuple[str, ...]) -> set[str]:
+    """Module-level names bound by imports of these modules (`genai` for `import google.generativeai as genai`)."""
     names = set()
     for statement in tree.body:
         if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if _is_legacy(alias.name, prefixes) or alias.name.startswith(("vertexai", "google.api_core")):
-                    names.add(alias.asname or alias.name.split(".")[0])
+            names.update(a.asname or a.name.split(".")[0] for a in statement.names if _is_legacy(a.name, prefixes))
         elif isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
-            for alias in statement.names:
-                qualified = f"{statement.module}.{alias.name}"
-                if _is_legacy(qualified, prefixes) or statement.module.startswith("google.api_core"):
-                    names.add(alias.asname or alias.name)
+            names.update(a.asname or a.name for a in statement.names if _is_legacy(f"{statement.module}.{a.name}", prefixes))
     return names

@@ -85,9 +85,9 @@ def test_a_rewrite_that_fails_verification_is_refused(monkeypatch):
     real = verify.check
     calls = []
 
-    def broken_trial(original, new_source, prefixes):
+    def broken_trial(*args):
         calls.append(1)
-        verdict = real(original, new_source, prefixes)
+        verdict = real(*args)
         return verify.Verdict("new undefined name client", ()) if len(calls) == 1 else verdict
 
     monkeypatch.setattr(verify, "check", broken_trial)

@@ -89,8 +89,7 @@ def _combined(statements: list[cst.SimpleStatementLine]) -> list[cst.SimpleState
 
 
 def _is_legacy_import(full: str, ctx: Context) -> bool:
-    port = ctx.catalog.port
-    return bool(port.sdk_of(full) or full == "vertexai" or full.startswith(port.exception_module))
+    return ctx.catalog.port.removable_import(full)
 
 
 def _removable_aliases(module: cst.Module, facts, ctx: Context) -> set[tuple[int, int]]:
