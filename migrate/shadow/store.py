@@ -5,6 +5,9 @@ Layout (schema version 1; readers must ignore keys they do not know, writers onl
     <run>/manifest.json    settings and provenance, rewritten atomically (temp file + rename)
     <run>/prompts.jsonl    one normalised dataset item per line, written once before any call
     <run>/calls.jsonl      one record per finished call, append-only
+    <run>/sent.jsonl       the write-ahead ledger: one line per HTTP attempt, written before it is sent
+    <run>/looks.jsonl      one line per verdict look (the alpha spent at each look; see verdict.py)
+    <run>/.lock            held (flock) by the one process writing the run; the kernel frees it on exit
 
 manifest.json
     schema (int, 1), tool ("flashlite-migrate"), tool_version, created_at / updated_at (ISO 8601
@@ -36,7 +39,13 @@ calls.jsonl (one object per finished call, in completion order)
     block_reason, tool_calls [{name, args}], raw} or null; raw is the provider's JSON, merged for
     streams), usage ({prompt, cached, candidates, thoughts, total, tool_use_prompt} or null),
     cost_usd (float; 0.0 for errors; null when it could not be priced, then cost_error says why),
-    cost_error (str or null).
+    cost_error (str or null), model_version (the model that served the call, from the response's
+    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed).
+
+sent.jsonl (one object per HTTP attempt of a live backend, appended before the request leaves)
+    prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at.
+    An attempt with no answer in calls.jsonl (the process was killed while it was on the wire)
+    may have been billed: `billing_exposure()` counts them as ``possibly_billed_calls``.
 
 A (prompt_id, arm, repeat) key normally appears once. `--resume --retry-errors` appends a new
 record for a key whose last record is an error: the last record of a key is the one that counts
@@ -44,9 +53,11 @@ record for a key whose last record is an error: the last record of a key is the 
 
 Durability: every record is one `os.write` of a whole line to an O_APPEND descriptor, so a crash
 or `kill -9` loses at most the calls in flight and never interleaves lines; a torn last line (power
-loss) is ignored by readers and cut off before a resume appends. `fsync` runs at most once a second
-while a run is writing and when it closes: a power failure may lose up to a second of records,
-which --resume then repeats. Every line goes through the secrets redactor before it is written.
+loss) is ignored by readers and cut off before a resume appends. The ledger line of an attempt is
+written (same way) before its request is sent, so after a `kill -9` every call that may have been
+billed without a recorded answer is counted; --resume sends those again. `fsync` runs at most once
+a second while a run is writing and when it closes: a power failure (not a kill) may lose up to a
+second of lines. Every line goes through the secrets redactor before it is written.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +80,9 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 PROMPTS = "prompts.jsonl"
 CALLS = "calls.jsonl"
+SENT = "sent.jsonl"
+LOOKS = "looks.jsonl"
+LOCK = ".lock"
 ARMS = ("primary", "candidate", "noise")
 FSYNC_INTERVAL_S = 1.0
 
@@ -197,6 +212,69 @@ class CallLog:
         self.close()
 
 
+class RunLock:
+    """The single-writer lock of a run folder: an exclusive `flock` on <run>/.lock.
+
+    The kernel drops the lock when its process ends, however it ends (kill -9 included), so a dead
+    writer never leaves a folder stuck; the file only carries the holder's pid for the message."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK
+        self._fd = -1
+
+    def acquire(self) -> "RunLock":
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise UserError(f"{self.path.parent} is being written by {holder}: one process per run folder; "
+                            "wait for it to finish (or stop it), then --resume") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = -1
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def billing_exposure(folder: Path) -> dict[str, Any]:
+    """Attempts in the ledger with no recorded answer: sent, maybe billed, answer lost (a kill).
+
+    Per key, the ledger's attempts minus the attempts of the key's recorded calls; their worst-case
+    cost is the ledger's own figure. Runs written before the ledger existed report zero."""
+    sent: dict[tuple[str, str, int], list[float]] = {}
+    for rec in iter_jsonl(Path(folder) / SENT):
+        sent.setdefault((str(rec["prompt_id"]), rec["arm"], int(rec["repeat"])), []).append(float(rec.get("worst_usd") or 0.0))
+    if not sent:
+        return {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0, "sent_attempts": 0}
+    answered: dict[tuple[str, str, int], int] = {}
+    for rec in iter_call_dicts(folder):
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        if key in sent:
+            answered[key] = answered.get(key, 0) + int(rec.get("attempts") or 0)
+    calls = 0
+    usd = 0.0
+    for key, worst in sent.items():
+        lost = max(0, len(worst) - answered.get(key, 0))
+        calls += lost
+        usd += sum(sorted(worst, reverse=True)[:lost])
+    return {"possibly_billed_calls": calls, "possibly_billed_usd": round(usd, 6),
+            "sent_attempts": sum(len(w) for w in sent.values())}
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -300,6 +378,7 @@ class Call:
     usage: Usage | None
     cost_usd: float | None
     cost_error: str | None
+    model_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -318,7 +397,17 @@ class Call:
             total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=d.get("status", "error"),
             error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
+            model_version=d.get("model_version") or _served_in_raw(d.get("response")),
         )  # fmt: skip
+
+
+def _served_in_raw(response: Any) -> str | None:
+    """modelVersion from a recorded response (runs written before model_version was a field)."""
+    raw = response.get("raw") if isinstance(response, Mapping) else None
+    if isinstance(raw, Mapping):
+        value = raw.get("modelVersion") or raw.get("model")
+        return value if isinstance(value, str) and value else None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +439,7 @@ class Run:
     manifest: dict[str, Any]
     prompts: dict[str, Prompt]
     calls: list[Call]
+    exposure: dict[str, Any] | None = None  # billing_exposure(): attempts sent whose answer was lost
 
     def final(self) -> dict[tuple[str, str, int], Call]:
         """The call that counts for each (prompt_id, arm, repeat): the last one recorded."""
@@ -371,7 +461,7 @@ def load_run(folder: str | Path) -> Run:
         raise UserError(f"{folder}: {PROMPTS} is missing: the dataset was never fully read into this run")
     prompts = {p.id: p for p in (Prompt.from_dict(d) for d in iter_prompts(folder))}
     calls = [Call.from_dict(d) for d in iter_call_dicts(folder)]
-    return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls)
+    return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls, exposure=billing_exposure(folder))
 
 
 def new_manifest(**fields: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from migrate.shadow import served as served_mod
 from migrate.shadow.parity import COMPARATORS, compare, normalize_text, strip_code_fence
 from migrate.shadow.store import Call, Run
 
@@ -229,6 +230,8 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
         "reliability": {arm: _reliability(by_arm.get(arm, [])) for arm in arms},
         "finish_reasons": {arm: _finish_mix(by_arm.get(arm, [])) for arm in arms},
         "parity": parity,
+        "served": served_mod.service((c.arm, c.model, c.model_version) for c in final.values() if c.ok),
+        "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
     }  # fmt: skip
 
 
@@ -262,6 +265,14 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
         f"\nprices as of {pricing['as_of']}{' (batch rates)' if pricing.get('batch') else ''}, {pricing['source']}",
     )  # fmt: skip
     console.print(header)
+    for arm, row in (summary.get("served") or {}).items():
+        style = "bold red" if row["routed"] else "dim"
+        console.print(f"[{style}]{arm} asked for {row['requested']}, served by {served_mod.describe(row)}[/{style}]",
+                      highlight=False)
+    billing = summary.get("billing") or {}
+    if billing.get("possibly_billed_calls"):
+        console.print(f"[yellow]{billing['possibly_billed_calls']} call(s) were sent twice after a kill (the first "
+                      f"answer was lost): possibly billed, at most {_usd(billing['possibly_billed_usd'])}[/yellow]")
 
     cost = summary["cost"]
     table = Table(title="Cost (from each response's usageMetadata)", title_justify="left")
