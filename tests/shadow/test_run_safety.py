@@ -118,9 +118,10 @@ def test_a_kill_on_the_wire_is_counted_as_possibly_billed_and_sent_again(tmp_pat
         recorded = len(key_counts(folder))
         lost_on_the_wire = len(srv.requests) - recorded  # received by the server, answer never recorded
         exposure = store.billing_exposure(folder)
-        assert lost_on_the_wire >= 1
-        # a bound, never an undercount: an attempt is in the ledger before it leaves
-        assert lost_on_the_wire <= exposure["possibly_billed_calls"] <= lost_on_the_wire + 6
+        # a bound, never an undercount: an attempt is in the ledger before it leaves (it may be killed between
+        # the ledger line and the socket, hence "possibly"); at most the calls in flight
+        assert 1 <= exposure["possibly_billed_calls"] <= 6
+        assert lost_on_the_wire <= exposure["possibly_billed_calls"]
         assert exposure["possibly_billed_usd"] > 0
         result = start(RunOptions(resume=folder, env={"GEMINI_API_KEY": CANARY}))
     assert result.status == "complete" and len(key_counts(folder)) == 60
