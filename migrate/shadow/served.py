@@ -99,7 +99,8 @@ def service(calls: Iterable[tuple[str, str, str | None]], catalog: Any = None) -
             row["routed"] += 1
     for arm, row in out.items():
         row["served"] = dict((counts.get(arm) or Counter()).most_common())
-    return out
+    order = ("primary", "noise", "candidate")
+    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
 def describe(row: Mapping[str, Any]) -> str:
