@@ -80,6 +80,21 @@ class CallSpec:
     body: bytes
     request_hash: str
     logged: Mapping[str, Any] | None = None
+    on_wire: Any = None  # called once when the request's bytes start to leave (the write-ahead ledger)
+
+
+def _trace(spec: CallSpec) -> dict[str, Any] | None:
+    """httpcore's trace extension, to tell the ledger the moment the request starts to leave."""
+    if spec.on_wire is None:
+        return None
+    fired = []
+
+    async def trace(event: str, info: Any) -> None:
+        if not fired and event.endswith(("send_request_headers.started", "send_connection_init.started")):
+            fired.append(True)
+            spec.on_wire()
+
+    return {"trace": trace}
 
 
 @dataclass(slots=True)
@@ -441,11 +456,13 @@ class _HttpBackend(Backend):
     async def generate(self, spec: CallSpec, *, stream: bool, timeout: float) -> Outcome:
         url = self._url(spec.model, stream)
         body = self.payload(spec, stream)
+        extensions = _trace(spec)
         try:
             if stream:
                 async with asyncio.timeout(timeout):
-                    return await self._stream(url, body, timeout)
-            resp = await self.client.post(url, content=body, headers=self._headers, timeout=timeout)
+                    return await self._stream(url, body, timeout, extensions)
+            resp = await self.client.post(url, content=body, headers=self._headers, timeout=timeout,
+                                          extensions=extensions)
             content = resp.content
         except TimeoutError:
             raise CallFailed("timeout", f"no complete answer within {timeout:g}s", retryable=True) from None
@@ -466,13 +483,14 @@ class _HttpBackend(Backend):
             failure.retryable = True
         return failure
 
-    async def _stream(self, url: httpx.URL, body: bytes, timeout: float) -> Outcome:
+    async def _stream(self, url: httpx.URL, body: bytes, timeout: float, extensions: dict[str, Any] | None) -> Outcome:
         t0 = time.perf_counter()
         ttft = None
         chunks: list[dict[str, Any]] = []
         done_marker = False
         try:
-            async with self.client.stream("POST", url, content=body, headers=self._headers, timeout=timeout) as resp:
+            async with self.client.stream("POST", url, content=body, headers=self._headers, timeout=timeout,
+                                          extensions=extensions) as resp:
                 if resp.status_code != 200:
                     content = await resp.aread()
                     raise await self._failed(resp.status_code, resp.headers, content)

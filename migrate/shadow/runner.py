@@ -18,8 +18,9 @@ A worker, for each call:
    other client error is final at once;
 5. appends exactly one record to calls.jsonl: the response or the final error.
 
-Before each HTTP attempt leaves, one line goes to the write-ahead ledger (sent.jsonl, when the run
-has one): a call killed on the wire is then known to have been sent (see store.billing_exposure).
+Before each HTTP attempt is handed to the client, one line goes to the write-ahead ledger (sent.jsonl,
+when the run has one), and a second when its first bytes start to leave (httpcore's trace): a call
+killed on the wire is then known to have been sent (see store.billing_exposure).
 
 Stopping (Ctrl-C, SIGTERM, budget): no new call starts, calls waiting to retry are abandoned
 (nothing was billed), calls on the wire finish and are recorded. A second Ctrl-C cancels them.
@@ -467,8 +468,9 @@ class Runner:
                     return possibly_billed
                 attempts += 1
                 if self.ledger is not None:
-                    self.ledger.append({"prompt_id": unit.prompt.id, "arm": unit.arm, "repeat": unit.repeat,
-                                        "attempt": attempts, "worst_usd": round(worst, 8), "at": _now_iso()})
+                    entry = {"prompt_id": unit.prompt.id, "arm": unit.arm, "repeat": unit.repeat, "attempt": attempts}
+                    self.ledger.append({**entry, "worst_usd": round(worst, 8), "at": _now_iso()})
+                    spec.on_wire = lambda entry=entry: self.ledger.append({**entry, "wire": True})
                 started = _now_iso()
                 t0 = time.perf_counter()
                 try:

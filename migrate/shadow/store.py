@@ -42,10 +42,12 @@ calls.jsonl (one object per finished call, in completion order)
     cost_error (str or null), model_version (the model that served the call, from the response's
     ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed).
 
-sent.jsonl (one object per HTTP attempt of a live backend, appended before the request leaves)
-    prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at.
-    An attempt with no answer in calls.jsonl (the process was killed while it was on the wire)
-    may have been billed: `billing_exposure()` counts them as ``possibly_billed_calls``.
+sent.jsonl (the write-ahead ledger of live backends; two lines per HTTP attempt)
+    {prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at} before
+    the attempt is handed to the HTTP client, and {prompt_id, arm, repeat, attempt, wire: true} when
+    its first bytes start to leave. An attempt on the wire with no answer in calls.jsonl (the
+    process was killed meanwhile) may have been billed: `billing_exposure()` counts them as
+    ``possibly_billed_calls``.
 
 A (prompt_id, arm, repeat) key normally appears once. `--resume --retry-errors` appends a new
 record for a key whose last record is an error: the last record of a key is the one that counts
@@ -251,28 +253,37 @@ class RunLock:
 
 
 def billing_exposure(folder: Path) -> dict[str, Any]:
-    """Attempts in the ledger with no recorded answer: sent, maybe billed, answer lost (a kill).
+    """Attempts that left with no recorded answer: sent, maybe billed, answer lost (a kill).
 
-    Per key, the ledger's attempts minus the attempts of the key's recorded calls; their worst-case
-    cost is the ledger's own figure. Runs written before the ledger existed report zero."""
-    sent: dict[tuple[str, str, int], list[float]] = {}
+    Per key: the attempts the ledger saw reach the wire, minus the attempts of the key's recorded
+    calls (every answered attempt was on the wire). A transport that reports no wire events (none
+    in the whole ledger) falls back to the attempts handed to it: an upper bound either way. Their
+    worst-case cost is the ledger's own figure. Runs written before the ledger report zero."""
+    handed: dict[tuple[str, str, int], list[float]] = {}
+    wired: dict[tuple[str, str, int], int] = {}
     for rec in iter_jsonl(Path(folder) / SENT):
-        sent.setdefault((str(rec["prompt_id"]), rec["arm"], int(rec["repeat"])), []).append(float(rec.get("worst_usd") or 0.0))
-    if not sent:
-        return {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0, "sent_attempts": 0}
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        if rec.get("wire"):
+            wired[key] = wired.get(key, 0) + 1
+        else:
+            handed.setdefault(key, []).append(float(rec.get("worst_usd") or 0.0))
+    if not handed:
+        return {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0, "sent_attempts": 0, "killed_before_sending": 0}
     answered: dict[tuple[str, str, int], int] = {}
     for rec in iter_call_dicts(folder):
         key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
-        if key in sent:
+        if key in handed:
             answered[key] = answered.get(key, 0) + int(rec.get("attempts") or 0)
-    calls = 0
+    calls = unsent = 0
     usd = 0.0
-    for key, worst in sent.items():
+    for key, worst in handed.items():
         lost = max(0, len(worst) - answered.get(key, 0))
-        calls += lost
-        usd += sum(sorted(worst, reverse=True)[:lost])
+        on_wire = max(0, wired.get(key, 0) - answered.get(key, 0)) if wired else lost
+        calls += min(lost, on_wire)
+        unsent += lost - min(lost, on_wire)
+        usd += sum(sorted(worst, reverse=True)[:min(lost, on_wire)])
     return {"possibly_billed_calls": calls, "possibly_billed_usd": round(usd, 6),
-            "sent_attempts": sum(len(w) for w in sent.values())}
+            "sent_attempts": sum(len(w) for w in handed.values()), "killed_before_sending": unsent}
 
 
 # --------------------------------------------------------------------------- reading
