@@ -352,7 +352,7 @@ class Response:
             text=data.get("text") or "", finish_reason=data.get("finish_reason"),
             blocked=bool(data.get("blocked")), block_reason=data.get("block_reason"),
             tool_calls=tuple(ToolCall(t.get("name") or "", t.get("args")) for t in data.get("tool_calls") or ()),
-            raw=data.get("raw"),
+            raw=_raw_outline(data.get("raw")),
         )  # fmt: skip
 
 
@@ -410,6 +410,16 @@ class Call:
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
             model_version=d.get("model_version") or _served_in_raw(d.get("response")),
         )  # fmt: skip
+
+
+def _raw_outline(raw: Any) -> Any:
+    """What a loaded run keeps of a provider's raw JSON: whether it had candidates (or choices).
+
+    The whole body stays in calls.jsonl (replay reads it from there); a loaded run of a million
+    calls must not hold a million response bodies."""
+    if not isinstance(raw, Mapping) or not raw:
+        return raw if not isinstance(raw, Mapping) else {}
+    return {key: bool(raw.get(key)) for key in ("candidates", "choices") if key in raw} or {"body": True}
 
 
 def _served_in_raw(response: Any) -> str | None:

@@ -12,38 +12,41 @@ else the run's default (``--compare``, else ``exact``); ``--compare-all`` forces
 Names: exact, json, label, rouge_l, token_f1 (aliases: text/lexical -> rouge_l, f1 -> token_f1,
 classification -> label, structured -> json). For repeat r, Pro answer P_r is compared with the
 candidate's C_r and with the second Pro answer N_r (the noise arm). The prompt's agreement is the
-mean over repeats. A call that failed (after the runner's retries) is not an answer: a prompt whose
-primary or candidate failed is left out of parity and counted as an error of that arm instead.
-A prompt without a Pro-vs-Pro pair is taken as "Pro agrees with itself" there (conservative: all of
-the candidate's disagreement counts against it), and the report says how many were assumed.
+mean over repeats. A candidate or noise call without a usable answer (`failure_class`: an error
+after retries, no candidates, a block, MAX_TOKENS, an empty answer) is a disagreement (0), counted
+per class in ``failures``; a primary call without one leaves that repeat out of both sides (a
+prompt with none left is a primary failure, counted). The noise floor is estimated only on the
+prompts that have a Pro-vs-Pro pair (decision.py carries the extra uncertainty); a run without any
+noise call assumes Pro agrees with itself, and says so.
 
-JSON answers: per prompt, the field paths on which the two Pro answers disagree are *noisy for that
-prompt*; a path (list indices generalised to [*]) on which Pro disagrees with itself in at least
-``noisy_field_rate`` of the JSON prompts (and at least twice) is *noisy for the run*. Noisy paths are
-left out of both comparisons (Pro-vs-Pro and Pro-vs-candidate) and reported separately, per field,
-with their raw disagreement counts -- the candidate is never blamed for a field Pro cannot repeat.
+JSON answers: a prompt's agreement is the share of the primary answer's leaf fields on which the
+other answer agrees (invalid JSON agrees on none), so every field is compared against that
+field's own Pro-vs-Pro noise; ``json_fields`` lists every field with its weight (its share of the
+JSON agreement), its Pro-vs-Pro and Pro-vs-candidate counts and its excess. No field is dropped;
+``noisy`` (Pro disagrees with itself on it in at least ``noisy_field_rate`` of its pairs) is
+information only.
 
 The verdict rule (gates; first the required ones)
 ------------------------------------------------
-* ``parity``: `stats.non_inferiority` on the per-prompt agreements: excess disagreement = (1 - Pro vs
-  candidate) - (1 - Pro vs Pro), paired bootstrap over prompts (clusters = slices with
-  ``cluster_by_slice``). PASS if its upper bound < margin, FAIL if its lower bound > margin or it is
-  at/above the margin and significantly above zero, else INCONCLUSIVE with the prompts needed.
-* ``slice:<name>`` (one per slice, worst first): the same test per slice, turned into one-sided
-  p-values (normal approximation with the bootstrap standard error) and Holm-corrected across
-  slices. A slice FAILs when it is significantly beyond the margin; a slice whose estimate is at or
-  beyond the margin but not significant makes the verdict at best INCONCLUSIVE (averages must not
-  hide a regression); other slices do not block.
+* ``parity``: decision.py at this look (``Options.look``, from looks.jsonl): excess disagreement
+  with a normal, influence-function interval at one-sided alpha/2^look. PASS if the upper bound is
+  below the margin, FAIL only if the lower bound is beyond it, else INCONCLUSIVE with the prompts
+  the next look needs.
+* ``slice:<name>`` (one per slice, worst first): one-sided p-values per slice, Holm-adjusted across
+  slices (family-wise error); a slice FAILs (and blocks) only when it is beyond the margin at that
+  level. Other slices are reported and do not block.
+* ``served``: every answered call's modelVersion is the model asked for (or a dated version of it);
+  otherwise the verdict is ROUTED (exit 4), unless ``allow_routed``.
 * optional: ``critical`` (``max_critical_rate``: the candidate's new critical failures -- invalid
   JSON, safety blocks, empty answers, MAX_TOKENS truncation where Pro had none -- have an exact upper
-  bound below the limit), ``accuracy`` (``accuracy_margin``: non-inferiority of the candidate's
-  success against the dataset's ``expected`` answers, with McNemar's exact test shown),
-  ``latency`` (``max_p95_ratio``), ``saving`` (``min_monthly_saving``), and ``judge`` (when a pairwise
-  judge was run: P(Pro preferred) - P(candidate preferred) below the margin, same test).
+  bound below the limit), ``accuracy`` (``accuracy_margin``: the same rule on the candidate's success
+  against the dataset's ``expected`` answers, with McNemar's exact test shown), ``latency``
+  (``max_p95_ratio``), ``saving`` (``min_monthly_saving``), and ``judge`` (when a pairwise judge was
+  run: P(Pro preferred) - P(candidate preferred) below the margin, same rule).
 
-Verdict: FAIL if any gate FAILs; else INCONCLUSIVE if any gate is INCONCLUSIVE (with the total
-prompts needed at the current slice mix, see `prompts_needed`); else PASS. Exit codes: PASS 0,
-FAIL 1, INCONCLUSIVE 3.
+Verdict: ROUTED if an arm was served by another model; else FAIL if any gate FAILs; else
+INCONCLUSIVE if any gate is INCONCLUSIVE (with the prompts needed); else PASS. Exit codes: PASS 0,
+FAIL 1, INCONCLUSIVE 3, ROUTED 4.
 
 The document (schema ``flashlite-migrate/shadow-verdict``, ``schema_version`` 1; consumers must
 ignore keys they do not know, producers only add keys within a version)::
@@ -55,13 +58,17 @@ ignore keys they do not know, producers only add keys within a version)::
     verdict     status, exit_code, headline, reasons [str], prompts_needed, additional_prompts
     gates       [{id, name, status (PASS|FAIL|INCONCLUSIVE|NOT_GATED), required, summary,
                   prompts_needed, ...numbers}]
-    coverage    prompts, compared, primary_errors, candidate_errors, not_run, noise_measured,
-                noise_assumed, comparators {name: prompts}
-    parity      decision {the NonInferiorityResult}, metrics [three-way metric]
+    coverage    prompts, compared, primary_errors, candidate_errors (calls without a usable answer),
+                not_run, noise_measured, noise_assumed (compared prompts without a noise pair), comparators
+    parity      decision {the NonInferiorityResult}, metrics [three-way metric], method {interval, looks,
+                look, alpha, slices, fail_rule}
+    failures    {arm: {calls, classes [{class, calls, sample}]}, rule}
+    served      {arm: {requested, answered, unreported, routed, served {modelVersion: calls}}}
+    billing     {possibly_billed_calls, possibly_billed_usd, ...} (store.billing_exposure)
     slices      [{slice, n, share, comparators, noise, candidate, excess, low, high, p_*, status,
                   prompts_needed, cost {arm: mean_usd}, latency {arm: {p50, p95}}}] worst first
-    json_fields {prompts, noisy_patterns, prompt_noisy, paths [{path, compared_noise, noise,
-                 compared_candidate, candidate, noisy, ignored_prompts}]} | null
+    json_fields {prompts, pairs, noisy_patterns, prompt_noisy, rule, paths [{path, weight, compared_noise,
+                 noise, noise_rate, compared_candidate, candidate, candidate_rate, excess, noisy}]} | null
     labels      {items, candidate {agreement, kappa, confusion {labels, counts}, flips}, noise {...}} | null
     accuracy    {items, arms {arm: {correct, n, rate, low, high}}, mcnemar {b, c, p},
                  difference {estimate, low, high}} | null
@@ -80,7 +87,7 @@ ignore keys they do not know, producers only add keys within a version)::
 A three-way metric: {id, label, kind ("disagreement": lower is better, or "similarity": higher is
 better), n, noise_measured, noise {value, low, high}, candidate {value, low, high}, excess
 {estimate, low, high}}; ``excess`` is always "how much worse the candidate is than Pro's own
-noise floor" (positive = worse), with a paired bootstrap interval at ``confidence`` (two-sided).
+noise floor" (positive = worse), with a paired normal interval at ``confidence`` (two-sided).
 """
 
 from __future__ import annotations
@@ -562,14 +569,40 @@ def _binary(values: Sequence[float]) -> bool:
     return all(v in (0.0, 1.0) for v in values)
 
 
+@dataclass(frozen=True)
+class _Interval:
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+
+def _mean_diff(a: Sequence[float], b: Sequence[float], confidence: float,
+               clusters: Sequence[str] | None = None) -> _Interval:
+    """mean(b - a) with a two-sided normal interval (cluster-robust with `clusters`).
+
+    One pass, O(n): the figures around the verdict are read on runs of a million calls."""
+    n = len(a)
+    d = [float(y) - float(x) for x, y in zip(a, b)]
+    mean = math.fsum(d) / n
+    if clusters is None:
+        var = math.fsum((x - mean) ** 2 for x in d) / max(1, n - 1) / n
+    else:
+        totals: dict[str, float] = {}
+        for key, x in zip(clusters, d):
+            totals[key] = totals.get(key, 0.0) + (x - mean)
+        var = math.fsum(t * t for t in totals.values()) / (n * n)
+    half = S.normal_quantile(0.5 + confidence / 2.0) * math.sqrt(max(var, 0.0))
+    return _Interval(mean, mean - half, mean + half, n)
+
+
 def _rate_interval(values: Sequence[float], opts: Options, seed: int) -> tuple[float, float]:
-    """Interval of mean(values): Wilson for 0/1 values, a bootstrap of the mean otherwise."""
+    """Interval of mean(values): Wilson for 0/1 values, a normal interval of the mean otherwise."""
     n = len(values)
     if _binary(values):
         return S.wilson_interval(int(sum(values)), n, opts.confidence)
-    boot = S.paired_bootstrap_diff([0.0] * n, list(values), resamples=min(opts.resamples, 1000),
-                                   confidence=opts.confidence, seed=seed)
-    return boot.low, boot.high
+    iv = _mean_diff([0.0] * n, values, opts.confidence)
+    return max(0.0, iv.low), min(1.0, iv.high)
 
 
 def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], cand: Sequence[float],
@@ -580,8 +613,7 @@ def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], can
     `noise` and `cand` are per-prompt agreement (kind "disagreement") or similarity ("similarity")
     values in [0, 1], paired by prompt."""
     n = len(cand)
-    excess = S.paired_bootstrap_diff(list(cand), list(noise), clusters=clusters, resamples=min(opts.resamples, 1000),
-                                     confidence=opts.confidence, seed=seed)
+    excess = _mean_diff(cand, noise, opts.confidence, clusters)
 
     def side(values: Sequence[float]) -> dict[str, float]:
         mean = _mean(values)
@@ -670,8 +702,7 @@ def _accuracy_section(items: list[_Item], opts: Options) -> dict[str, Any] | Non
     cand = [i.correct["candidate"] for i in scored]
     b = sum(1 for x, y in zip(prim, cand) if x >= 0.5 > y)  # only Pro right
     c = sum(1 for x, y in zip(prim, cand) if y >= 0.5 > x)  # only the candidate right
-    diff = S.paired_bootstrap_diff(prim, cand, resamples=min(opts.resamples, 1000), confidence=opts.confidence,
-                                   seed=opts.seed + 12)
+    diff = _mean_diff(prim, cand, opts.confidence)
     return {
         "items": len(scored), "arms": arms,
         "mcnemar": {"only_primary_right": b, "only_candidate_right": c, "p": S.mcnemar_exact(b, c)},
@@ -811,9 +842,7 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             clusters.append(item.slice)
     saving = per_1000 = monthly = ratio = None
     if prim_costs:
-        boot = S.paired_bootstrap_diff(cand_costs, prim_costs, clusters=clusters if opts.cluster_by_slice else None,
-                                       resamples=min(opts.resamples, 1000), confidence=opts.confidence,
-                                       seed=opts.seed + 30)
+        boot = _mean_diff(cand_costs, prim_costs, opts.confidence, clusters if opts.cluster_by_slice else None)
         saving = {"estimate": boot.estimate, "low": boot.low, "high": boot.high, "n": boot.n}
         per_1000 = {k: saving[k] * 1000 for k in ("estimate", "low", "high")}
         mp = _mean(prim_costs)
