@@ -105,9 +105,11 @@ def run(
         warn(f"{exposure['possibly_billed_calls']} call(s) were sent but their answers were lost (a process was "
              f"killed while they were on the wire): they may have been billed, at most "
              f"${exposure['possibly_billed_usd']:.4f}; each was sent again")
-    already = f"; {stats.skipped_resume} already recorded" if stats.skipped_resume else ""
-    err.print(f"{result.status}: {stats.done} calls recorded ({stats.ok} ok, {stats.errors} errors, {stats.retries} "
-              f"retries), ${stats.cost_usd:.4f}{already} -> {result.folder}", highlight=False)
+    totals = result.manifest.get("totals") or {}
+    this = f"; {stats.done} by this invocation, {stats.skipped_resume} were already recorded" if stats.skipped_resume else ""
+    err.print(f"{result.status}: {totals.get('calls', stats.done)} calls recorded ({totals.get('ok', stats.ok)} ok, "
+              f"{totals.get('errors', stats.errors)} errors, {totals.get('retries', stats.retries)} retries), "
+              f"${totals.get('cost_usd', stats.cost_usd):.4f}{this} -> {result.folder}", highlight=False)
     if stats.cost_errors:
         err.print(f"[bold red]error:[/bold red] {stats.cost_errors} successful call(s) could not be priced "
                   "(no usage metadata, or $0 for a billable call); see cost_error in calls.jsonl")

@@ -26,7 +26,7 @@ import httpx
 
 from migrate.catalog import bundled_catalog
 from migrate.errors import UserError
-from migrate.shadow import store
+from migrate.shadow import figures, store
 from migrate.shadow.backends import Backend, LogBackend, ReplayBackend, make_backend, new_client
 from migrate.shadow.cost import Pricer, load_price_overrides
 from migrate.shadow.dataset import Dataset, summarise_problems
@@ -409,7 +409,7 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
             status, message = "failed", failed
         run_entry.update(ended_at=store.now_iso(), status=status, calls=stats.done)
         manifest["status"] = status
-        manifest["totals"] = {k: totals[k] for k in ("calls", "ok", "errors", "cost_usd")} | exposure
+        manifest["totals"] = {k: totals[k] for k in ("calls", "ok", "errors", "cost_usd", "retries")} | exposure
         if message and status == "failed":
             manifest["failure"] = message
         store.write_manifest(folder, manifest)
@@ -470,14 +470,16 @@ def _totals(folder: Path) -> dict[str, Any]:
     """Counts over the final record of every key (after a resume: across all invocations), overall
     and per arm, with the first error of each arm as a sample."""
     final: dict[tuple[str, str, int], tuple[bool, float, str | None]] = {}
+    attempts: dict[tuple[str, str, int], int] = {}
     for rec in store.iter_call_dicts(folder):
         error = rec.get("error") or {}
         sample = None
         if rec.get("status") != "ok":
             kind, message = error.get("kind") or "error", error.get("message") or ""
             sample = message if kind == "http" and message else f"{kind}: {message}".rstrip(": ")
-        final[(str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))] = (
-            rec.get("status") == "ok", float(rec.get("cost_usd") or 0.0), sample)
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        final[key] = (rec.get("status") == "ok", float(rec.get("cost_usd") or 0.0), sample)
+        attempts[key] = int(rec.get("attempts") or 0)
     arms: dict[str, dict[str, Any]] = {}
     for (_, arm, _), (good, _, sample) in final.items():
         row = arms.setdefault(arm, {"ok": 0, "errors": 0, "sample_error": None})
@@ -486,7 +488,8 @@ def _totals(folder: Path) -> dict[str, Any]:
             row["sample_error"] = sample
     ok = sum(1 for good, _, _ in final.values() if good)
     cost = sum(c for _, c, _ in final.values())
-    return {"calls": len(final), "ok": ok, "errors": len(final) - ok, "cost_usd": round(cost, 6), "arms": arms}
+    return {"calls": len(final), "ok": ok, "errors": len(final) - ok, "cost_usd": round(cost, 6),
+            "retries": figures.retries(attempts.values()), "arms": arms}
 
 
 def _all_failed(totals: Mapping[str, Any]) -> str | None:

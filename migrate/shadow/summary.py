@@ -16,11 +16,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from migrate.shadow import figures
 from migrate.shadow import served as served_mod
 from migrate.shadow.parity import COMPARATORS, compare, normalize_text, strip_code_fence
+from migrate.shadow.reports import fmt
 from migrate.shadow.store import Call, Run
 
-DAYS_PER_MONTH = 30
+DAYS_PER_MONTH = figures.DAYS_PER_MONTH
 ARM_ORDER = ("primary", "noise", "candidate")
 
 
@@ -94,8 +96,8 @@ def _cost(calls: list[Call]) -> dict[str, Any]:
     ok = [c for c in calls if c.ok]
     priced = [c.cost_usd for c in ok if c.cost_usd is not None]
     total = sum(c.cost_usd or 0.0 for c in calls)
-    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
     output = sum(c.usage.output for c in ok if c.usage)
+    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
     return {
         "total_usd": total, "requests": len(ok), "priced": len(priced),
         "mean_usd": (sum(priced) / len(priced)) if priced else None,
@@ -103,7 +105,7 @@ def _cost(calls: list[Call]) -> dict[str, Any]:
         "prompt_tokens": sum(c.usage.prompt for c in ok if c.usage),
         "cached_tokens": sum(c.usage.cached for c in ok if c.usage),
         "output_tokens": output, "thought_tokens": thoughts,
-        "thoughts_share_of_output": (thoughts / output) if output else None,
+        "thoughts_share_of_output": figures.thinking_share(ok),
     }  # fmt: skip
 
 
@@ -125,7 +127,7 @@ def _reliability(calls: list[Call]) -> dict[str, Any]:
             errors[f"{c.error.kind} {c.error.http_status}" if c.error.http_status else c.error.kind] += 1
     return {
         "calls": len(calls), "ok": sum(1 for c in calls if c.ok), "errors": sum(1 for c in calls if not c.ok),
-        "retries": sum(max(0, c.attempts - 1) for c in calls),
+        "retries": figures.retries(c.attempts for c in calls),
         "retried_calls": sum(1 for c in calls if c.attempts > 1),
         "error_kinds": dict(errors.most_common()),
         "cost_errors": sum(1 for c in calls if c.cost_error),
@@ -199,18 +201,10 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
     arms = [a for a in ARM_ORDER if a in by_arm or a in (manifest.get("arms") or {})]
     models = run.arms()
     cost = {arm: _cost(by_arm.get(arm, [])) for arm in arms}
-    primary_mean = (cost.get("primary") or {}).get("mean_usd")
-    candidate_mean = (cost.get("candidate") or {}).get("mean_usd")
-    ratio = candidate_mean / primary_mean if primary_mean and candidate_mean is not None else None
+    pairs = figures.paired_costs(final)  # the same pairs as the report's saving
+    ratio = figures.cost_ratio(pairs)
     volume = volume_per_day if volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
-    monthly = None
-    if volume and primary_mean is not None and candidate_mean is not None:
-        monthly = {
-            "volume_per_day": volume, "days": DAYS_PER_MONTH,
-            "primary_usd": primary_mean * volume * DAYS_PER_MONTH,
-            "candidate_usd": candidate_mean * volume * DAYS_PER_MONTH,
-            "saving_usd": (primary_mean - candidate_mean) * volume * DAYS_PER_MONTH,
-        }  # fmt: skip
+    monthly = figures.monthly(pairs, volume)
     slices = Counter(p.slice or "-" for p in run.prompts.values())
     pricing = manifest.get("pricing") or {}
     parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
@@ -238,12 +232,8 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- render
 
 
-def _usd(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if value and abs(value) < 10 ** -digits:
-        return f"${value:.2e}"
-    return f"${value:,.{digits}f}"
+def _usd(value: float | None, digits: int | None = None) -> str:
+    return fmt.usd(value)  # the reports' format: one figure reads the same in every view
 
 
 def _ms(value: float | None) -> str:
@@ -251,7 +241,7 @@ def _ms(value: float | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
+    return fmt.pct(value)
 
 
 def render(summary: Mapping[str, Any], console: Console) -> None:

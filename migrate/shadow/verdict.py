@@ -102,6 +102,7 @@ from typing import Any, Mapping, Sequence
 from migrate import __version__
 from migrate.errors import UserError
 from migrate.shadow import decision as D
+from migrate.shadow import figures as F
 from migrate.shadow import parity as P
 from migrate.shadow import served as SV
 from migrate.shadow import stats as S
@@ -113,7 +114,7 @@ PASS, FAIL, INCONCLUSIVE, NOT_GATED = S.PASS, S.FAIL, S.INCONCLUSIVE, "NOT_GATED
 ROUTED = "ROUTED"  # an arm was served by another model than asked: fail closed, its own exit code
 EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3, ROUTED: 4}
 ARMS = ("primary", "noise", "candidate")
-DAYS_PER_MONTH = 30
+DAYS_PER_MONTH = F.DAYS_PER_MONTH
 TEXT_KEEP = 1500  # characters of each answer kept for the side-by-side view
 CRITICAL_KINDS = ("invalid_json", "safety_block", "empty", "truncated")
 CRITICAL_LABELS = {"invalid_json": "invalid JSON", "safety_block": "safety block", "empty": "empty answer (not blocked)",
@@ -692,8 +693,8 @@ def _accuracy_section(items: list[_Item], opts: Options) -> dict[str, Any] | Non
     if not scored:
         return None
     arms: dict[str, Any] = {}
-    for arm in ARMS:
-        values = [i.correct[arm] for i in items if arm in i.correct]
+    for arm in ARMS:  # every rate over the same prompts as the difference below
+        values = [i.correct[arm] for i in scored if arm in i.correct]
         if not values:
             continue
         low, high = _rate_interval(values, opts, opts.seed + 11)
@@ -820,38 +821,30 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             if cp is not None:
                 split += 1
                 parts.update(cp)
-        thinking_tokens = sum(c.usage.thoughts for c in ok if c.usage)
-        output_tokens = sum(c.usage.output for c in ok if c.usage)
         arms[arm] = {
             "model": run.arms().get(arm), "requests": len(calls), "ok": len(ok), "successful": successful,
             "unpriced": len(ok) - len(priced), "total_usd": total,
             "mean_usd": _mean(priced) if priced else None,
             "per_success_usd": total / successful if successful else None,
             "parts_usd": {k: parts.get(k, 0.0) for k in ("input", "cached", "output", "thinking")} if split else None,
-            "thinking_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
-            "thinking_token_share": thinking_tokens / output_tokens if output_tokens else None,
+            "thinking_share": F.thinking_share(ok),  # of output tokens: the figure `summary` shows too
+            "thinking_cost_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
         }  # fmt: skip
-    # paired saving per request, over prompts both arms answered
-    prim_costs, cand_costs, clusters = [], [], []
-    for item in items:
-        pc = [c.cost_usd for c in item.calls["primary"] if c is not None and c.ok and c.cost_usd is not None]
-        cc = [c.cost_usd for c in item.calls["candidate"] if c is not None and c.ok and c.cost_usd is not None]
-        if pc and cc:
-            prim_costs.append(_mean(pc))
-            cand_costs.append(_mean(cc))
-            clusters.append(item.slice)
+    # paired saving per request, over prompts both arms answered (figures.paired_costs: `summary` uses it too)
+    pairs = [p for p in F.paired_costs(final) if p[0] in by_item]
     saving = per_1000 = monthly = ratio = None
-    if prim_costs:
+    if pairs:
+        prim_costs, cand_costs = [p for _, p, _ in pairs], [c for _, _, c in pairs]
+        clusters = [by_item[pid].slice for pid, _, _ in pairs]
         boot = _mean_diff(cand_costs, prim_costs, opts.confidence, clusters if opts.cluster_by_slice else None)
         saving = {"estimate": boot.estimate, "low": boot.low, "high": boot.high, "n": boot.n}
         per_1000 = {k: saving[k] * 1000 for k in ("estimate", "low", "high")}
-        mp = _mean(prim_costs)
-        ratio = _mean(cand_costs) / mp if mp > 0 else None
-        if volume:
-            scale = volume * DAYS_PER_MONTH
-            monthly = {"volume_per_day": volume, "days": DAYS_PER_MONTH,
-                       "primary_usd": mp * scale, "candidate_usd": _mean(cand_costs) * scale,
-                       "saving_usd": {k: saving[k] * scale for k in ("estimate", "low", "high")}}
+        ratio = F.cost_ratio(pairs)
+        monthly = F.monthly(pairs, volume)
+        if monthly is not None:
+            scale = volume * DAYS_PER_MONTH  # type: ignore[operator]
+            monthly["saving_usd"] = {"estimate": monthly["saving_usd"], "low": saving["low"] * scale,
+                                     "high": saving["high"] * scale}
     slices: dict[str, dict[str, Any]] = {}
     for item in items:
         for arm in ("primary", "candidate"):

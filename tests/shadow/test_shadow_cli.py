@@ -62,7 +62,7 @@ def test_summary_table(example_run):
 def test_resume_of_a_complete_run_sends_nothing(example_run):
     result = invoke("run", "--resume", example_run, "-q")
     assert result.exit_code == 0, result.output
-    assert "0 calls recorded" in result.output and "180 already recorded" in result.output
+    assert "0 by this invocation" in result.output and "180 were already recorded" in result.output
 
 
 @pytest.mark.parametrize("args, message", [
