@@ -37,11 +37,11 @@ def monthly(pairs: list[tuple[str, float, float]], volume: float | None) -> dict
     """Projected monthly cost of each arm and the saving (point estimate) at `volume` requests/day."""
     if not volume or not pairs:
         return None
-    scale = volume * DAYS_PER_MONTH / len(pairs)
-    primary = math.fsum(p for _, p, _ in pairs) * scale
-    candidate = math.fsum(c for _, _, c in pairs) * scale
-    return {"volume_per_day": volume, "days": DAYS_PER_MONTH, "primary_usd": primary, "candidate_usd": candidate,
-            "saving_usd": primary - candidate}
+    n, scale = len(pairs), volume * DAYS_PER_MONTH
+    return {"volume_per_day": volume, "days": DAYS_PER_MONTH,
+            "primary_usd": math.fsum(p for _, p, _ in pairs) / n * scale,
+            "candidate_usd": math.fsum(c for _, _, c in pairs) / n * scale,
+            "saving_usd": math.fsum(p - c for _, p, c in pairs) / n * scale}
 
 
 def thinking_share(calls: Iterable[Call]) -> float | None:

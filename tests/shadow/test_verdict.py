@@ -351,7 +351,8 @@ def test_cost_and_latency_come_from_the_run(tmp_path):
     assert primary["total_usd"] == pytest.approx(sum(c.cost_usd for c in run.calls if c.arm == "primary"))
     assert sum(primary["parts_usd"].values()) == pytest.approx(primary["total_usd"])
     expected_share = 300 * models[PRIMARY]["output"] / (100 * models[PRIMARY]["input"] + 302 * models[PRIMARY]["output"])
-    assert primary["thinking_share"] == pytest.approx(expected_share)
+    assert primary["thinking_cost_share"] == pytest.approx(expected_share)
+    assert primary["thinking_share"] == pytest.approx(300 / 302)  # of output tokens, as `summary` shows it
     per_prompt = [c.cost_usd for c in run.calls if c.arm == "primary"]
     cand = [c.cost_usd for c in run.calls if c.arm == "candidate"]
     saving = sum(per_prompt) / 100 - sum(cand) / 100
