@@ -2,8 +2,8 @@
 
 `compute(run, options, judge=None)` turns a loaded run (store.load_run) into one JSON-ready dict,
 the *verdict document* (schema below); every report renderer draws from it and nothing else.
-`plan(...)` sizes a run before money is spent. No I/O, no clock: the same run, options and seed
-give the same document.
+`plan(...)` sizes a run before money is spent. No network, no clock, no randomness: the same run
+and options give the same document (the intervals are closed-form).
 
 How a prompt is judged
 ----------------------
@@ -54,7 +54,7 @@ ignore keys they do not know, producers only add keys within a version)::
     schema, schema_version, tool_version
     run         folder, status, created_at, dataset {path, sha256, items}, models {arm: id},
                 backends {arm: kind}, repeats, noise_floor, noise_sample
-    settings    the Options used (margin, confidence, power, resamples, seed, ...)
+    settings    the Options used (margin, confidence, power, look, allow_routed, ...)
     verdict     status, exit_code, headline, reasons [str], prompts_needed, additional_prompts
     gates       [{id, name, status (PASS|FAIL|INCONCLUSIVE|NOT_GATED), required, summary,
                   prompts_needed, ...numbers}]
@@ -136,8 +136,6 @@ class Options:
     margin: float = 0.02
     confidence: float = 0.95
     power: float = 0.8
-    resamples: int = 2000
-    seed: int = 0
     cluster_by_slice: bool = False
     compare: str | None = None  # comparator for prompts without their own `compare`
     compare_all: str | None = None  # comparator forced on every prompt
@@ -159,8 +157,6 @@ class Options:
             raise UserError(f"--confidence must be between 0.5 and 1 (e.g. 0.95), got {self.confidence}")
         if not 0.0 < self.power < 1.0:
             raise UserError(f"--power must be between 0 and 1 (e.g. 0.8), got {self.power}")
-        if self.resamples < 100:
-            raise UserError(f"--resamples must be at least 100, got {self.resamples}")
         if not 0.0 < self.noisy_field_rate <= 1.0:
             raise UserError(f"--noisy-field-rate must be in (0, 1], got {self.noisy_field_rate}")
         for name, value in (("--max-critical-rate", self.max_critical_rate), ("--accuracy-margin", self.accuracy_margin)):
@@ -597,7 +593,7 @@ def _mean_diff(a: Sequence[float], b: Sequence[float], confidence: float,
     return _Interval(mean, mean - half, mean + half, n)
 
 
-def _rate_interval(values: Sequence[float], opts: Options, seed: int) -> tuple[float, float]:
+def _rate_interval(values: Sequence[float], opts: Options) -> tuple[float, float]:
     """Interval of mean(values): Wilson for 0/1 values, a normal interval of the mean otherwise."""
     n = len(values)
     if _binary(values):
@@ -607,8 +603,7 @@ def _rate_interval(values: Sequence[float], opts: Options, seed: int) -> tuple[f
 
 
 def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], cand: Sequence[float],
-              opts: Options, *, clusters: Sequence[str] | None = None, noise_measured: int | None = None,
-              seed: int = 0) -> dict[str, Any]:
+              opts: Options, *, clusters: Sequence[str] | None = None, noise_measured: int | None = None) -> dict[str, Any]:
     """A figure three ways: Pro vs Pro, Pro vs candidate, and the candidate's excess over the noise.
 
     `noise` and `cand` are per-prompt agreement (kind "disagreement") or similarity ("similarity")
@@ -618,7 +613,7 @@ def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], can
 
     def side(values: Sequence[float]) -> dict[str, float]:
         mean = _mean(values)
-        low, high = _rate_interval(values, opts, seed + 1)
+        low, high = _rate_interval(values, opts)
         if kind == "disagreement":
             return {"value": 1.0 - mean, "low": 1.0 - high, "high": 1.0 - low}
         return {"value": mean, "low": low, "high": high}
@@ -654,7 +649,7 @@ def _non_inferiority(cand: Sequence[float], noise: Sequence[float], measured: Se
         noise_disagreement=est.noise_disagreement, candidate_disagreement=est.candidate_disagreement,
         excess=est.excess, low=low, high=high, std_error=est.se, prompts_needed=needed,
         additional_prompts=None if needed is None else needed - est.n, power=opts.power,
-        clusters=len(set(clusters)) if clusters is not None else None, resamples=0, seed=opts.seed, smoothing=True,
+        clusters=len(set(clusters)) if clusters is not None else None, resamples=0, seed=0, smoothing=True,
     )  # fmt: skip
 
 
@@ -697,7 +692,7 @@ def _accuracy_section(items: list[_Item], opts: Options) -> dict[str, Any] | Non
         values = [i.correct[arm] for i in scored if arm in i.correct]
         if not values:
             continue
-        low, high = _rate_interval(values, opts, opts.seed + 11)
+        low, high = _rate_interval(values, opts)
         arms[arm] = {"correct": math.fsum(values), "n": len(values), "rate": _mean(values), "low": low, "high": high}
     prim = [i.correct["primary"] for i in scored]
     cand = [i.correct["candidate"] for i in scored]
@@ -738,12 +733,12 @@ def _operational_section(items: list[_Item], run_final: Mapping[tuple[str, str, 
     measured = sum(1 for i in compared if i.op_noise)
     if compared:
         metrics.append(three_way("operational", "operational behaviour (all checks)", "disagreement", overall_n,
-                                 overall_c, opts, clusters=clusters, noise_measured=measured, seed=opts.seed + 20))
+                                 overall_c, opts, clusters=clusters, noise_measured=measured))
         for k, (check, label) in enumerate(checks):
             metrics.append(three_way(f"operational.{check}", label, "disagreement",
                                      [i.op_noise.get(check, 1.0) for i in compared],
                                      [i.op_cand.get(check, 1.0) for i in compared], opts, clusters=clusters,
-                                     noise_measured=measured, seed=opts.seed + 21 + k))
+                                     noise_measured=measured))
 
     def ratio(values: list[float]) -> dict[str, Any] | None:
         if not values:
@@ -1088,15 +1083,14 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     metrics = [
         three_way("agreement", "answers disagree (per-prompt comparator)", "disagreement",
                   [i.noise_agree for i in compared], [i.cand_agree for i in compared], opts, clusters=clusters,
-                  noise_measured=noise_measured, seed=opts.seed + 1),
+                  noise_measured=noise_measured),
         three_way("similarity", "similarity score, mean (per-prompt comparator)", "similarity",
                   [i.noise_score for i in compared], [i.cand_score for i in compared], opts, clusters=clusters,
-                  noise_measured=noise_measured, seed=opts.seed + 2),
+                  noise_measured=noise_measured),
     ]
     lexical = [
         three_way(f"lexical.{name}", label, "similarity", [i.lex_noise.get(name, 1.0) for i in compared],
-                  [i.lex_cand[name] for i in compared], opts, clusters=clusters, noise_measured=noise_measured,
-                  seed=opts.seed + 3 + k)
+                  [i.lex_cand[name] for i in compared], opts, clusters=clusters, noise_measured=noise_measured)
         for k, (name, label) in enumerate((("rouge_l", "ROUGE-L F1, mean"), ("token_f1", "token F1, mean")))
     ]
 
@@ -1111,9 +1105,8 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
         res = _non_inferiority(cv, nv, [i.noise_measured for i in members], opts)
         est = D.estimate(cv, nv, [i.noise_measured for i in members], D.look_z(1.0 - opts.confidence, opts.look))
         p_pass, p_fail = D.p_values(est, opts.margin)
-        noise_iv = _rate_interval([1.0 - i.noise_agree for i in members if i.noise_measured] or [0.0], opts,
-                                  opts.seed + 200 + k)
-        cand_iv = _rate_interval([1.0 - i.cand_agree for i in members], opts, opts.seed + 300 + k)
+        noise_iv = _rate_interval([1.0 - i.noise_agree for i in members if i.noise_measured] or [0.0], opts)
+        cand_iv = _rate_interval([1.0 - i.cand_agree for i in members], opts)
         slice_rows.append({
             "slice": name, "n": len(members), "share": len(members) / total,
             "comparators": dict(Counter(i.comparator for i in members).most_common()),

@@ -292,7 +292,7 @@ def render(doc: Mapping[str, Any]) -> str:
 {_details(doc)}
 {_disagreements(doc)}
 <div class="foot">flashlite-migrate {e(doc['tool_version'])} &middot; verdict schema {e(doc['schema'])} v{doc['schema_version']}
-&middot; seed {s['seed']}, {s['resamples']} bootstrap resamples &middot; models: {e(', '.join(f'{a}={m}' for a, m in models.items()))}
+&middot; look {doc['parity']['method']['look']} &middot; models: {e(', '.join(f'{a}={m}' for a, m in models.items()))}
 &middot; dataset sha256 <code>{e((ds.get('sha256') or '')[:16])}</code></div>
 </main></body></html>
 """

@@ -133,5 +133,5 @@ def render(doc: Mapping[str, Any]) -> str:
     if doc["warnings"]:
         out.append("")
     out.append(f"<sub>flashlite-migrate {doc['tool_version']} \u00b7 verdict schema {doc['schema_version']} \u00b7 "
-               f"seed {s['seed']}, {s['resamples']} resamples</sub>")
+               f"look {doc['parity']['method']['look']}</sub>")
     return "\n".join(out) + "\n"
