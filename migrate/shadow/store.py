@@ -68,6 +68,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -401,15 +402,21 @@ class Call:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Call":
+        # the values repeated across calls are interned: a loaded run of a million calls holds each once
         return cls(
-            prompt_id=str(d["prompt_id"]), arm=d["arm"], repeat=int(d.get("repeat", 0)), model=d.get("model", ""),
-            backend=d.get("backend", ""), request_hash=d.get("request_hash", ""), order=int(d.get("order", 0)),
+            prompt_id=str(d["prompt_id"]), arm=_intern(d["arm"]), repeat=int(d.get("repeat", 0)),
+            model=_intern(d.get("model", "")), backend=_intern(d.get("backend", "")),
+            request_hash=_intern(d.get("request_hash", "")), order=int(d.get("order", 0)),
             started_at=d.get("started_at"), latency_ms=d.get("latency_ms"), ttft_ms=d.get("ttft_ms"),
-            total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=d.get("status", "error"),
+            total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=_intern(d.get("status", "error")),
             error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
-            model_version=d.get("model_version") or _served_in_raw(d.get("response")),
+            model_version=_intern(d.get("model_version") or _served_in_raw(d.get("response"))),
         )  # fmt: skip
+
+
+def _intern(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _raw_outline(raw: Any) -> Any:

@@ -1402,11 +1402,12 @@ def plan(*, margin: float, expected_agreement: float, noise_agreement: float | N
         raise UserError(f"--margin must be a fraction between 0 and 1, got {margin}")
     if slices < 1:
         raise UserError("--slices must be at least 1")
+    first_look = 1.0 - D.look_alpha(1.0 - confidence, 1)  # the level the gate's first look decides at
     try:
-        n = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement, confidence, power,
+        n = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement, first_look, power,
                                           discordant_rate=discordant_rate)
         per_slice = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement,
-                                                  1.0 - (1.0 - confidence) / slices, power,
+                                                  1.0 - (1.0 - first_look) / slices, power,
                                                   discordant_rate=discordant_rate) if slices > 1 else None
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -1418,13 +1419,14 @@ def plan(*, margin: float, expected_agreement: float, noise_agreement: float | N
     precision = S.sample_size_proportion(expected_agreement, margin, confidence) if 0 < expected_agreement < 1 else None
     rows = [
         {"id": "non_inferiority", "prompts": n,
-         "what": f"PASS with {power:.0%} power if the candidate is as good as assumed (one-sided {confidence:.0%}, "
-                 f"margin {margin * 100:g} pp, discordant rate {psi * 100:.1f}%)"},
+         "what": f"PASS with {power:.0%} power at the first look if the candidate is as good as assumed (one-sided "
+                 f"{first_look:.1%}: the first look spends half of alpha; margin {margin * 100:g} pp, discordant rate "
+                 f"{psi * 100:.1f}%)"},
     ]  # fmt: skip
     if per_slice is not None:
         rows.append({"id": "per_slice", "prompts": per_slice * slices,
                      "what": f"the same in each of {slices} slices ({per_slice} per slice, Bonferroni-adjusted "
-                             f"{1 - (1 - confidence) / slices:.2%})"})
+                             f"{1 - (1 - first_look) / slices:.2%})"})
     rows.append({"id": "critical", "prompts": critical_n,
                  "what": f"bound a never-seen critical failure below {limit * 100:g}% (rule of three at {confidence:.0%})"})
     if precision is not None:

@@ -326,8 +326,9 @@ def test_later_looks_spend_less_alpha(tmp_path):
 
 def test_plan_known_values():
     p = plan(margin=0.02, expected_agreement=0.95, discordant_rate=0.05)
-    assert p["rows"][0]["prompts"] == S.sample_size_non_inferiority(0.02, 0.95, discordant_rate=0.05)
-    assert 760 <= p["rows"][0]["prompts"] <= 780  # the textbook ~770 (psi 5%, delta 2 pp, 95% / 80%)
+    # the gate's first look decides at one-sided 97.5% (alpha spending): the textbook ~770 at 95% becomes ~980
+    assert p["rows"][0]["prompts"] == S.sample_size_non_inferiority(0.02, 0.95, None, 0.975, discordant_rate=0.05)
+    assert 970 <= p["rows"][0]["prompts"] <= 990
     crit = next(r for r in p["rows"] if r["id"] == "critical")
     assert crit["prompts"] == 149 and S.rule_of_three(149) < 0.02 <= S.rule_of_three(148)
     with pytest.raises(UserError, match="cannot be shown"):
