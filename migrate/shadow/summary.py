@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +18,7 @@ from rich.text import Text
 
 from migrate.shadow import figures
 from migrate.shadow import served as served_mod
-from migrate.shadow.parity import COMPARATORS, compare, normalize_text, strip_code_fence
+from migrate.shadow.parity import normalize_text, strip_code_fence
 from migrate.shadow.reports import fmt
 from migrate.shadow.store import Call, Run
 
@@ -55,27 +55,6 @@ def normalise_text(value: Any) -> str:
     if not isinstance(value, str):
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _canonical_json(value) or normalize_text(value)
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def item_agrees(spec: Any, a: Any, b: Any) -> bool | None:
-    """The item's own comparator (its `compare` field: a name registered in parity.py, or an object
-    with `kind` plus options); exact match when it has none. None when the comparator is unknown."""
-    kind, options = "exact", {}
-    if isinstance(spec, str):
-        kind = spec
-    elif isinstance(spec, Mapping):
-        kind = str(spec.get("kind") or "exact")
-        options = {k: v for k, v in spec.items() if k != "kind"}
-    if kind not in COMPARATORS:
-        return None
-    try:
-        return compare(kind, _as_text(a), _as_text(b), **options).agree
-    except (TypeError, ValueError):
-        return None
 
 
 def _rate(hits: int, n: int) -> float | None:
@@ -149,7 +128,7 @@ def _finish_mix(calls: list[Call]) -> dict[str, int]:
 
 
 def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
-    exact = norm = n = judged = agreed = 0
+    exact = norm = n = 0
     for (pid, arm, rep), call in final.items():
         if arm != a or not call.ok:
             continue
@@ -160,38 +139,26 @@ def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: 
         ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
         exact += ta == tb
         norm += normalise_text(ta) == normalise_text(tb)
-        prompt = run.prompts.get(pid)
-        verdict = item_agrees(prompt.compare if prompt else None, ta, tb)
-        if verdict is not None:
-            judged += 1
-            agreed += verdict
     if not n:
         return None
-    return {"pairs": n, "exact": exact / n, "normalised": norm / n,
-            "comparator": agreed / judged if judged else None, "comparator_pairs": judged}
+    return {"pairs": n, "exact": exact / n, "normalised": norm / n}
 
 
-def _expected(run: Run, final: Mapping[tuple[str, str, int], Call], arms: Iterable[str]) -> dict[str, Any]:
-    """Agreement with the dataset's `expected` answers, per arm, with each item's comparator.
-    An error or an unparseable answer counts as a miss."""
-    out: dict[str, Any] = {}
-    for arm in arms:
-        hits = n = 0
-        for (pid, call_arm, _), call in final.items():
-            if call_arm != arm:
-                continue
-            prompt = run.prompts.get(pid)
-            if prompt is None or prompt.expected is None:
-                continue
-            n += 1
-            if call.ok:
-                verdict = item_agrees(prompt.compare, prompt.expected, call.response.text)  # type: ignore[union-attr]
-                if verdict is None:
-                    verdict = normalise_text(call.response.text) == normalise_text(prompt.expected)  # type: ignore[union-attr]
-                hits += verdict
-        if n:
-            out[arm] = {"n": n, "match": hits / n}
-    return out
+def _verdict_figures(run: Run) -> dict[str, Any] | None:
+    """The judged figures, taken from the verdict (never recomputed here): disagreement rates, the
+    excess and the accuracy against `expected`, as `shadow report` shows them."""
+    from migrate.errors import UserError
+    from migrate.shadow.verdict import compute
+
+    try:
+        doc = compute(run)
+    except UserError:
+        return None  # nothing compared yet
+    d = doc["parity"]["decision"]
+    acc = doc.get("accuracy")
+    return {"compared": doc["coverage"]["compared"], "noise_disagreement": d["noise_disagreement"],
+            "candidate_disagreement": d["candidate_disagreement"], "excess": d["excess"],
+            "accuracy": {arm: {"n": a["n"], "rate": a["rate"]} for arm, a in acc["arms"].items()} if acc else None}
 
 
 def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
@@ -210,7 +177,7 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
     parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
     if "noise" in arms:
         parity["noise_vs_primary"] = _agreement(run, final, "primary", "noise")
-    parity["expected"] = _expected(run, final, arms)
+    parity["verdict"] = _verdict_figures(run)
     return {
         "run": str(run.folder), "status": manifest.get("status"),
         "models": {arm: models.get(arm) for arm in arms},
@@ -306,15 +273,21 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
     console.print(table)
 
     parity = summary["parity"]
-    table = Table(title="Simple parity (descriptive; `shadow report` judges it against the noise floor)",
-                  title_justify="left")
-    for col in ("comparison", "pairs", "exact", "normalised", "item comparator"):
+    table = Table(title="Text match of answered pairs (descriptive; the verdict's figures are below and in "
+                        "`shadow report`)", title_justify="left")
+    for col in ("comparison", "pairs", "exact", "normalised"):
         table.add_column(col, justify="left" if col == "comparison" else "right")
     for key, name in (("noise_vs_primary", "primary vs primary (noise floor)"),
                       ("candidate_vs_primary", "candidate vs primary")):
         row = parity.get(key)
         if row:
-            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]), _pct(row["comparator"]))
-    for arm, row in parity["expected"].items():
-        table.add_row(f"{arm} vs expected", str(row["n"]), "", "", _pct(row["match"]))
+            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]))
     console.print(table)
+    v = parity.get("verdict")
+    if v:
+        line = (f"verdict figures ({v['compared']} prompts): Pro disagrees with itself {_pct(v['noise_disagreement'])}, "
+                f"with the candidate {_pct(v['candidate_disagreement'])}, excess {fmt.pp(v['excess'])}")
+        if v.get("accuracy"):
+            line += "; accuracy against expected: " + ", ".join(
+                f"{arm} {_pct(a['rate'])} of {a['n']}" for arm, a in v["accuracy"].items())
+        console.print(line, highlight=False)

@@ -52,7 +52,8 @@ def test_summary_json(example_run):
     assert data["finish_reasons"]["candidate"].get("SAFETY") == 1
     parity = data["parity"]
     assert parity["noise_vs_primary"]["normalised"] > parity["candidate_vs_primary"]["normalised"]
-    assert parity["expected"]["primary"]["match"] > parity["expected"]["candidate"]["match"]
+    acc = parity["verdict"]["accuracy"]  # the verdict's own figures, not a second computation
+    assert acc["primary"]["rate"] > acc["candidate"]["rate"] and acc["primary"]["n"] == acc["candidate"]["n"]
     assert data["pricing"]["as_of"]
 
 

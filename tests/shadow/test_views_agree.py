@@ -57,6 +57,9 @@ def test_retries_read_the_same_in_run_and_summary(views):
 
 def test_accuracy_rates_and_their_difference_are_over_the_same_prompts(views):
     acc = json.loads(views["json"])["accuracy"]
+    judged = views["summary"]["parity"]["verdict"]
+    assert judged["accuracy"]["primary"]["rate"] == acc["arms"]["primary"]["rate"]
+    assert judged["excess"] == json.loads(views["json"])["parity"]["decision"]["excess"]
     primary, candidate = acc["arms"]["primary"], acc["arms"]["candidate"]
     assert primary["n"] == candidate["n"] == acc["items"]
     assert primary["rate"] - candidate["rate"] == pytest.approx(-acc["difference"]["estimate"], abs=1e-12)
