@@ -88,6 +88,9 @@ Configuration (all thread-safe, per model id; ``"*"`` matches every model)
     that model (FIFO; the exact model's queue first, then ``"*"``).
 ``set_fault(model, fault, every=1)``  persistent: every ``every``-th request of the model gets
     ``fault`` (``None`` clears).
+``set_fault_for(model, choose)``  persistent per request: ``choose(RecordedRequest) -> Fault | None``
+    (e.g. the same 400 for some prompts on every retry, or per-call noise); consulted after the
+    scripts and before ``set_fault``. ``None`` clears.
 ``reset()``  forget recorded requests and all configuration; ``clear_requests()`` only the former.
 
 Faults (``Fault.*`` constructors)
@@ -514,6 +517,7 @@ class FakeGemini:
         self._models: dict[str, _ModelConfig] = {}
         self._scripts: dict[str, deque[Fault]] = {}
         self._faults: dict[str, tuple[Fault, int]] = {}
+        self._choosers: dict[str, Callable[[RecordedRequest], Fault | None]] = {}
         self._counts: dict[str, int] = {}
         self._stream_chunks = self._default_stream_chunks = stream_chunks
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -664,6 +668,13 @@ class FakeGemini:
             else:
                 self._faults[model] = (fault, max(1, int(every)))
 
+    def set_fault_for(self, model: str, choose: Callable[[RecordedRequest], Fault | None] | None) -> None:
+        with self._lock:
+            if choose is None:
+                self._choosers.pop(model, None)
+            else:
+                self._choosers[model] = choose
+
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -675,6 +686,7 @@ class FakeGemini:
             self._models.clear()
             self._scripts.clear()
             self._faults.clear()
+            self._choosers.clear()
             self._counts.clear()
             self._listed.clear()
             self._stream_chunks = self._default_stream_chunks
@@ -683,7 +695,7 @@ class FakeGemini:
         return [r for r in list(self.requests)
                 if (model is None or r.model == model) and (verb is None or r.verb == verb)]
 
-    def _pick_fault(self, model: str | None) -> Fault | None:
+    def _pick_fault(self, model: str | None, rec: RecordedRequest | None = None) -> Fault | None:
         key = model or ""
         with self._lock:
             self._counts[key] = n = self._counts.get(key, 0) + 1
@@ -691,6 +703,13 @@ class FakeGemini:
                 q = self._scripts.get(name)
                 if q:
                     return q.popleft()
+            choosers = [self._choosers.get(name) for name in (key, "*")]
+        for choose in choosers:
+            if choose is not None and rec is not None:
+                picked = choose(rec)
+                if picked is not None:
+                    return picked
+        with self._lock:
             for name in (key, "*"):
                 spec = self._faults.get(name)
                 if spec is not None and n % spec[1] == 0:
@@ -859,7 +878,7 @@ class FakeGemini:
                                    "Invalid JSON payload received.", keep_alive)
             return
 
-        fault = self._pick_fault(rec.model)
+        fault = self._pick_fault(rec.model, rec)
         cfg = self._model_cfg(rec.model)
         delay = cfg.latency_ms
         if cfg.jitter_ms:

@@ -80,6 +80,21 @@ class CallSpec:
     body: bytes
     request_hash: str
     logged: Mapping[str, Any] | None = None
+    on_wire: Any = None  # called once when the request's bytes start to leave (the write-ahead ledger)
+
+
+def _trace(spec: CallSpec) -> dict[str, Any] | None:
+    """httpcore's trace extension, to tell the ledger the moment the request starts to leave."""
+    if spec.on_wire is None:
+        return None
+    fired = []
+
+    async def trace(event: str, info: Any) -> None:
+        if not fired and event.endswith(("send_request_headers.started", "send_connection_init.started")):
+            fired.append(True)
+            spec.on_wire()
+
+    return {"trace": trace}
 
 
 @dataclass(slots=True)
@@ -441,11 +456,13 @@ class _HttpBackend(Backend):
     async def generate(self, spec: CallSpec, *, stream: bool, timeout: float) -> Outcome:
         url = self._url(spec.model, stream)
         body = self.payload(spec, stream)
+        extensions = _trace(spec)
         try:
             if stream:
                 async with asyncio.timeout(timeout):
-                    return await self._stream(url, body, timeout)
-            resp = await self.client.post(url, content=body, headers=self._headers, timeout=timeout)
+                    return await self._stream(url, body, timeout, extensions)
+            resp = await self.client.post(url, content=body, headers=self._headers, timeout=timeout,
+                                          extensions=extensions)
             content = resp.content
         except TimeoutError:
             raise CallFailed("timeout", f"no complete answer within {timeout:g}s", retryable=True) from None
@@ -466,13 +483,14 @@ class _HttpBackend(Backend):
             failure.retryable = True
         return failure
 
-    async def _stream(self, url: httpx.URL, body: bytes, timeout: float) -> Outcome:
+    async def _stream(self, url: httpx.URL, body: bytes, timeout: float, extensions: dict[str, Any] | None) -> Outcome:
         t0 = time.perf_counter()
         ttft = None
         chunks: list[dict[str, Any]] = []
         done_marker = False
         try:
-            async with self.client.stream("POST", url, content=body, headers=self._headers, timeout=timeout) as resp:
+            async with self.client.stream("POST", url, content=body, headers=self._headers, timeout=timeout,
+                                          extensions=extensions) as resp:
                 if resp.status_code != 200:
                     content = await resp.aread()
                     raise await self._failed(resp.status_code, resp.headers, content)
@@ -530,13 +548,30 @@ def gemini_api_key(env: Mapping[str, str] | None = None) -> str:
 
 
 class GeminiBackend(_HttpBackend):
+    """The Developer API. Since 2026-10-26 it stores generateContent requests by default ("Logs and
+    datasets"); a shadow run sends production prompts, so every request carries the top-level
+    GenerateContentRequest field ``store`` (False unless the run opted in with --store)."""
+
     name = "gemini"
 
     def __init__(self, client: httpx.AsyncClient, *, base_url: str | None = None, api_version: str = "v1beta",
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, store: bool = False):
         super().__init__(client, base_url or GEMINI_API_URL)
         self.api_version = api_version
+        self.store = store
+        self._store_field = b'{"store":' + (b"true" if store else b"false") + b","
         self._headers["x-goog-api-key"] = gemini_api_key(env)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "store": self.store}
+
+    def payload(self, spec: CallSpec, stream: bool) -> bytes:
+        if "store" in spec.request:  # the dataset's own value is overridden, never duplicated
+            body = dict(spec.request, store=self.store)
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if spec.body == b"{}":
+            return self._store_field[:-1] + b"}"
+        return self._store_field + spec.body[1:]
 
     def url(self, model: str, stream: bool) -> str:
         model = model.removeprefix("models/")
@@ -644,6 +679,14 @@ class OpenAIBackend(_HttpBackend):
         return done_marker or bool(merged["choices"][0].get("finish_reason"))
 
 
+def served_model(raw: Any) -> str | None:
+    """The model that served a response: Gemini's ``modelVersion``, OpenAI's ``model``."""
+    if not isinstance(raw, Mapping):
+        return None
+    value = raw.get("modelVersion") or raw.get("model")
+    return value if isinstance(value, str) and value else None
+
+
 def normalise_any(api: str, data: Any) -> tuple[dict[str, Any], Usage | None]:
     return normalise_openai(data) if api == "openai" else normalise_gemini(data)
 
@@ -744,9 +787,9 @@ def replay_record(record: Mapping[str, Any], api: str) -> dict[str, Any]:
 
 def make_backend(name: str, client: httpx.AsyncClient, *, base_url: str | None = None, project: str | None = None,
                  location: str | None = None, replay: str | Path | None = None, api_version: str | None = None,
-                 env: Mapping[str, str] | None = None) -> Backend:
+                 env: Mapping[str, str] | None = None, store: bool = False) -> Backend:
     if name == "gemini":
-        return GeminiBackend(client, base_url=base_url, api_version=api_version or "v1beta", env=env)
+        return GeminiBackend(client, base_url=base_url, api_version=api_version or "v1beta", env=env, store=store)
     if name == "vertex":
         return VertexBackend(client, base_url=base_url, project=project, location=location,
                              api_version=api_version or "v1", env=env)

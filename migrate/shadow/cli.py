@@ -68,6 +68,9 @@ def run(
                                                  help="Price at batch rates."),
     prices: Optional[Path] = typer.Option(None, help="YAML price overrides: models: {id: {input, output, cached_input}}."),
     volume: Optional[float] = typer.Option(None, help="Requests per day, for the projected monthly saving."),
+    store: Optional[bool] = typer.Option(None, "--store/--no-store",
+                                         help="Let the Developer API store the requests (its `store` field; "
+                                              "default: --no-store, recorded in the manifest)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Send the same prompts to the primary and the candidate; record every call in a run folder."""
@@ -81,24 +84,38 @@ def run(
         primary_backend=primary_backend, candidate_backend=candidate_backend, base_url=base_url,
         primary_base_url=primary_base_url, candidate_base_url=candidate_base_url, project=project,
         location=location, api_version=api_version, replay=replay, record=record, strict=strict, seed=seed,
-        batch_pricing=batch_pricing, volume=volume, retry_errors=retry_errors, prices=prices,
+        batch_pricing=batch_pricing, volume=volume, retry_errors=retry_errors, prices=prices, store=store,
     )  # fmt: skip
     err = Console(stderr=True, soft_wrap=True)
+
+    def warn(message: str) -> None:
+        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
     progress = None if quiet or not err.is_terminal else _progress_bar(err)
     try:
-        result = start(options, progress=progress)
+        result = start(options, progress=progress, warn=warn)
     finally:
         if progress is not None:
             progress.close()
     stats = result.stats
     if result.problems:
-        err.print(f"[yellow]warning:[/yellow] {result.problems}")
-    already = f"; {stats.skipped_resume} already recorded" if stats.skipped_resume else ""
-    err.print(f"{result.status}: {stats.done} calls recorded ({stats.ok} ok, {stats.errors} errors, {stats.retries} "
-              f"retries), ${stats.cost_usd:.4f}{already} -> {result.folder}", highlight=False)
+        warn(result.problems)
+    exposure = result.exposure
+    if exposure.get("possibly_billed_calls"):
+        warn(f"{exposure['possibly_billed_calls']} call(s) were sent but their answers were lost (a process was "
+             f"killed while they were on the wire): they may have been billed, at most "
+             f"${exposure['possibly_billed_usd']:.4f}; each was sent again")
+    totals = result.manifest.get("totals") or {}
+    this = f"; {stats.done} by this invocation, {stats.skipped_resume} were already recorded" if stats.skipped_resume else ""
+    err.print(f"{result.status}: {totals.get('calls', stats.done)} calls recorded ({totals.get('ok', stats.ok)} ok, "
+              f"{totals.get('errors', stats.errors)} errors, {totals.get('retries', stats.retries)} retries), "
+              f"${totals.get('cost_usd', stats.cost_usd):.4f}{this} -> {result.folder}", highlight=False)
     if stats.cost_errors:
         err.print(f"[bold red]error:[/bold red] {stats.cost_errors} successful call(s) could not be priced "
                   "(no usage metadata, or $0 for a billable call); see cost_error in calls.jsonl")
+    if result.status == "failed":
+        err.print(f"[bold red]error:[/bold red] {result.message}", highlight=False)
+        raise typer.Exit(1)
     if result.status == "budget_exhausted":
         err.print(f"[yellow]stopped:[/yellow] {result.message}; raise it with "
                   f"`flm shadow run --resume {result.folder} --budget N`")

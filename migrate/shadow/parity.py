@@ -12,6 +12,7 @@ half of a pairwise LLM judge. No I/O.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -601,8 +602,10 @@ def cohens_kappa(pairs: Iterable[tuple[Hashable, Hashable]] | ConfusionTable) ->
 _WORD = re.compile(r"\w+")
 
 
-def _tokens(text: str | None) -> list[str]:
-    return _WORD.findall(normalize_text(text, trailing_punctuation=False))
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str | None) -> tuple[str, ...]:
+    """Word tokens (cached: each Pro answer is compared with the candidate's and with Pro's own)."""
+    return tuple(_WORD.findall(normalize_text(text, trailing_punctuation=False)))
 
 
 def lcs_length(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
@@ -642,17 +645,22 @@ def rouge_l(a: str | None, b: str | None, *, threshold: float = 0.5, beta: float
 
 
 _SQUAD_PUNCT = frozenset(string.punctuation)
+_ASCII_PUNCT = str.maketrans("", "", string.punctuation)  # every ASCII P* character is in it
 
 
-def _squad_tokens(text: str | None) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _squad_tokens(text: str | None) -> tuple[str, ...]:
     """SQuAD v1.1 normalize_answer: lower, drop punctuation, drop articles, split. Also drops
     Unicode punctuation (category P*), which the ASCII-only original leaves in."""
     text = _text(text).lower()
-    text = "".join(
-        ch for ch in text if ch not in _SQUAD_PUNCT and not unicodedata.category(ch).startswith("P")
-    )
+    if text.isascii():
+        text = text.translate(_ASCII_PUNCT)
+    else:
+        text = "".join(
+            ch for ch in text if ch not in _SQUAD_PUNCT and not unicodedata.category(ch).startswith("P")
+        )
     text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return text.split()
+    return tuple(text.split())
 
 
 @register("token_f1")

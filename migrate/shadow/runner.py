@@ -18,6 +18,10 @@ A worker, for each call:
    other client error is final at once;
 5. appends exactly one record to calls.jsonl: the response or the final error.
 
+Before each HTTP attempt is handed to the client, one line goes to the write-ahead ledger (sent.jsonl,
+when the run has one), and a second when its first bytes start to leave (httpcore's trace): a call
+killed on the wire is then known to have been sent (see store.billing_exposure).
+
 Stopping (Ctrl-C, SIGTERM, budget): no new call starts, calls waiting to retry are abandoned
 (nothing was billed), calls on the wire finish and are recorded. A second Ctrl-C cancels them.
 """
@@ -33,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from migrate.shadow.backends import Backend, CallFailed, CallSpec, LogBackend, Outcome, replay_record
+from migrate.shadow.backends import Backend, CallFailed, CallSpec, LogBackend, Outcome, replay_record, served_model
 from migrate.shadow.cost import Pricer, ZeroCostError
 from migrate.shadow.store import CallLog
 
@@ -80,6 +84,8 @@ class Stats:
     abandoned: int = 0  # calls not made because the run stopped
     budget_waits: int = 0
     expected: int | None = None  # calls this invocation should make (for progress), when known
+    arms: dict[str, list[int]] = field(default_factory=dict)  # arm -> [ok, errors] recorded by this invocation
+    first_error: dict[str, str] = field(default_factory=dict)  # arm -> "kind: message" of its first error
 
 
 class BudgetExhausted(Exception):
@@ -299,8 +305,9 @@ def _now_iso() -> str:
 class Runner:
     def __init__(self, *, arms: Mapping[str, Arm], settings: Settings, pricer: Pricer, log: CallLog,
                  record: Callable[[dict[str, Any]], None] | None = None,
-                 sleep: Callable[[float], Any] = asyncio.sleep):
+                 sleep: Callable[[float], Any] = asyncio.sleep, ledger: CallLog | None = None):
         self.arms = dict(arms)
+        self.ledger = ledger
         self.settings = settings
         self.pricer = pricer
         self.log = log
@@ -460,6 +467,10 @@ class Runner:
                     self.stats.abandoned += 1
                     return possibly_billed
                 attempts += 1
+                if self.ledger is not None:
+                    entry = {"prompt_id": unit.prompt.id, "arm": unit.arm, "repeat": unit.repeat, "attempt": attempts}
+                    self.ledger.append({**entry, "worst_usd": round(worst, 8), "at": _now_iso()})
+                    spec.on_wire = lambda entry=entry: self.ledger.append({**entry, "wire": True})
                 started = _now_iso()
                 t0 = time.perf_counter()
                 try:
@@ -544,16 +555,22 @@ class Runner:
             "response": outcome.response if outcome is not None else None,
             "usage": usage.as_dict() if usage is not None else None,
             "cost_usd": cost, "cost_error": cost_error,
+            "model_version": served_model(outcome.response.get("raw")) if outcome is not None else None,
         }  # fmt: skip
         self.log.append(record)
         if self.record_replay is not None:
             self.record_replay(replay_record(record, backend.api))
         stats = self.stats
         stats.done += 1
+        per_arm = stats.arms.setdefault(unit.arm, [0, 0])
         if outcome is not None:
             stats.ok += 1
+            per_arm[0] += 1
         else:
             stats.errors += 1
+            per_arm[1] += 1
+            if failure is not None and unit.arm not in stats.first_error:
+                stats.first_error[unit.arm] = failure.message if failure.kind == "http" else f"{failure.kind}: {failure.message}"
         if cost:
             stats.cost_usd += cost
         return cost

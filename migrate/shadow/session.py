@@ -3,12 +3,18 @@
 `start(options)` creates a run, `resume(options)` continues one from its manifest; both return a
 `RunResult`. Nothing is sent before the dataset has been read, every model has a price and every
 credential needed has been found.
+
+A new run is built in a hidden staging folder next to its destination and renamed into place just
+before the first call, so a run folder either does not exist or is complete enough to resume. One
+process writes a run folder at a time (store.RunLock).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import os
 import random
 import shutil
 import signal
@@ -20,11 +26,12 @@ import httpx
 
 from migrate.catalog import bundled_catalog
 from migrate.errors import UserError
-from migrate.shadow import store
+from migrate.shadow import figures, store
 from migrate.shadow.backends import Backend, LogBackend, ReplayBackend, make_backend, new_client
 from migrate.shadow.cost import Pricer, load_price_overrides
 from migrate.shadow.dataset import Dataset, summarise_problems
 from migrate.shadow.runner import Arm, Runner, Settings, Stats
+from migrate.shadow.served import catalogue_notice
 
 DEFAULT_BACKEND = "gemini"
 
@@ -65,7 +72,9 @@ class RunOptions:
     volume: float | None = None
     retry_errors: bool = False
     prices: Path | None = None
+    store: bool | None = None  # Developer API request storage (default False: production prompts)
     env: Mapping[str, str] | None = None  # tests inject credentials here; None = os.environ
+    today: dt.date | None = None  # the catalogue's "shut down / routed" check (tests pin it)
 
 
 @dataclass
@@ -76,11 +85,13 @@ class RunResult:
     manifest: dict[str, Any]
     problems: str | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    exposure: dict[str, Any] = field(default_factory=dict)  # store.billing_exposure of the folder
 
 
 DEFAULTS = {"repeats": 1, "noise_floor": False, "noise_sample": 1.0, "concurrency": 32, "timeout_s": 120.0,
             "max_attempts": 6, "backoff_base_s": 1.0, "max_retry_wait_s": 300.0, "stream": False,
-            "batch_pricing": False}
+            "batch_pricing": False, "store": False}
 
 
 def _pick(*values: Any) -> Any:
@@ -90,14 +101,33 @@ def _pick(*values: Any) -> Any:
 # --------------------------------------------------------------------------- folder + dataset
 
 
-def _new_folder(out: Path | None) -> Path:
+def _new_folder(out: Path | None) -> tuple[Path, Path]:
+    """(destination, staging folder): the run is built in the staging folder, renamed when ready."""
     if out is None:
         out = Path("runs") / store.now_iso().replace(":", "").replace(".", "-")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} already exists and is not empty: pick another --out, or continue it with --resume {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a process killed while reading
+        try:
+            store.RunLock(stale).acquire().release()
+        except (UserError, OSError):
+            continue  # still being built by a live process
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return out, staging
+
+
+def _publish(staging: Path, destination: Path) -> Path:
+    """Rename the staging folder onto the destination (which may exist as an empty folder)."""
+    try:
+        os.rename(staging, destination)
+    except OSError as exc:
+        raise UserError(f"cannot create {destination}: {exc.strerror or exc} (another run took the name?)") from None
+    return destination
 
 
 def _read_dataset(folder: Path, options: RunOptions) -> tuple[dict[str, Any], str | None, str | None]:
@@ -137,8 +167,10 @@ def _default_replay(dataset: Path | None) -> Path | None:
 class _Backends:
     """Builds each backend once (arms sharing a kind and URL share it) over one httpx client."""
 
-    def __init__(self, options: RunOptions, concurrency: int, timeout: float, replay: Path | None):
+    def __init__(self, options: RunOptions, concurrency: int, timeout: float, replay: Path | None,
+                 request_store: bool = False):
         self.options = options
+        self.request_store = request_store
         self.concurrency = concurrency
         self.timeout = timeout
         self.replay_path = replay
@@ -159,7 +191,8 @@ class _Backends:
                     self.client = new_client(self.concurrency, self.timeout)
                 o = self.options
                 self._built[key] = make_backend(kind, self.client, base_url=base_url, project=o.project,
-                                                location=o.location, api_version=o.api_version, env=o.env)
+                                                location=o.location, api_version=o.api_version, env=o.env,
+                                                store=self.request_store)
         return self._built[key]
 
     async def aclose(self) -> None:
@@ -217,24 +250,37 @@ def _scan_calls(folder: Path, retry_errors: bool) -> tuple[set[tuple[str, str, i
     return done, spent
 
 
-def start(options: RunOptions, *, progress: Callable[[Runner], None] | None = None) -> RunResult:
+Warn = Callable[[str], None]
+
+
+def start(options: RunOptions, *, progress: Callable[[Runner], None] | None = None,
+          warn: Warn | None = None) -> RunResult:
     if options.resume is not None:
-        return resume(options, progress=progress)
-    folder = _new_folder(options.out)
+        return resume(options, progress=progress, warn=warn)
+    destination, staging = _new_folder(options.out)
+    lock = store.RunLock(staging).acquire()
     try:
-        dataset_info, problems, logged_model = _read_dataset(folder, options)
+        dataset_info, problems, logged_model = _read_dataset(staging, options)
         manifest = store.new_manifest(status="running", dataset=dataset_info, runs=[])
         replay = options.replay or _default_replay(options.dataset)
-        return _execute(folder, options, manifest, replay, logged_model, problems, progress, fresh=True)
-    except BaseException:
-        if not (folder / store.MANIFEST).exists():
-            shutil.rmtree(folder, ignore_errors=True)  # nothing was sent: leave no half-made run behind
-        raise
+        return _execute(staging, options, manifest, replay, logged_model, problems, progress, warn,
+                        fresh=True, publish_to=destination)
+    finally:
+        lock.release()
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)  # nothing was sent: leave no half-made run behind
 
 
-def resume(options: RunOptions, *, progress: Callable[[Runner], None] | None = None) -> RunResult:
+def resume(options: RunOptions, *, progress: Callable[[Runner], None] | None = None,
+           warn: Warn | None = None) -> RunResult:
     folder = Path(options.resume)  # type: ignore[arg-type]
-    manifest = store.read_manifest(folder)
+    store.read_manifest(folder)  # a clear error for a folder that is not a run, before taking its lock
+    with store.RunLock(folder):
+        return _resume_locked(folder, store.read_manifest(folder), options, progress, warn)
+
+
+def _resume_locked(folder: Path, manifest: dict[str, Any], options: RunOptions,
+                   progress: Callable[[Runner], None] | None, warn: Warn | None) -> RunResult:
     if not (folder / store.PROMPTS).is_file():
         raise UserError(f"{folder}: {store.PROMPTS} is missing; start a new run")
     if options.dataset is not None:
@@ -244,12 +290,12 @@ def resume(options: RunOptions, *, progress: Callable[[Runner], None] | None = N
         if value is not None:
             raise UserError(f"{flag} cannot change on --resume (the run's manifest fixes it)")
     replay = options.replay or (Path(manifest["replay"]) if manifest.get("replay") else None)
-    return _execute(folder, options, manifest, replay, None, None, progress, fresh=False)
+    return _execute(folder, options, manifest, replay, None, None, progress, warn, fresh=False)
 
 
 def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay: Path | None,
              logged_model: str | None, problems: str | None, progress: Callable[[Runner], None] | None,
-             *, fresh: bool) -> RunResult:
+             warn: Warn | None, *, fresh: bool, publish_to: Path | None = None) -> RunResult:
     catalog = bundled_catalog()
     saved_settings = manifest.get("settings") or {}
     settings = _settings(options, saved_settings, manifest)
@@ -275,7 +321,8 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
     for kind in (primary_kind, candidate_kind):
         if kind not in ("gemini", "vertex", "openai", "replay"):
             raise UserError(f"unknown backend {kind!r}: choose gemini, vertex, openai or replay")
-    backends = _Backends(options, settings.concurrency, settings.timeout_s, replay)
+    request_store = bool(_pick(options.store, saved_settings.get("store"), DEFAULTS["store"]))
+    backends = _Backends(options, settings.concurrency, settings.timeout_s, replay, request_store)
     try:
         replay_models = {}
         if "replay" in (primary_kind, candidate_kind):
@@ -317,38 +364,56 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
                 "max_retry_wait_s": settings.max_retry_wait_s, "stream": settings.stream, "batch_pricing": batch,
                 "volume_per_day": _pick(options.volume, saved_settings.get("volume_per_day")),
                 "price_overrides": str(options.prices) if options.prices else saved_settings.get("price_overrides"),
+                "store": request_store,
             },
             pricing=pricer.snapshot(),
         )  # fmt: skip
+        notices = [n for n in (catalogue_notice(catalog, arm.model, (described.get(name) or {}).get("backend"),
+                                                options.today or dt.date.today())
+                               for name, arm in arms.items() if name != "noise") if n]
+        for notice in notices:
+            if warn is not None:
+                warn(notice)  # before the first call
         done, spent = (set(), 0.0) if fresh else _scan_calls(folder, options.retry_errors)
+        before = {} if fresh else store.billing_exposure(folder)
         run_entry = {"started_at": store.now_iso(), "resumed": not fresh, "status": "running"}
+        if before.get("possibly_billed_calls"):
+            run_entry["resent_possibly_billed"] = before["possibly_billed_calls"]
+        if notices:
+            run_entry["warnings"] = notices
         manifest.setdefault("runs", []).append(run_entry)
         manifest["status"] = "running"
         store.write_manifest(folder, manifest)
+        if publish_to is not None:
+            folder = _publish(folder, publish_to)
 
         with contextlib.ExitStack() as stack:
             log = stack.enter_context(store.CallLog.for_run(folder))
+            ledger = stack.enter_context(store.CallLog(folder / store.SENT))
             recorder = None
             if options.record is not None:
                 options.record.parent.mkdir(parents=True, exist_ok=True)
                 recorder = stack.enter_context(store.CallLog(options.record)).append
-            runner = Runner(arms=arms, settings=settings, pricer=pricer, log=log, record=recorder)
+            runner = Runner(arms=arms, settings=settings, pricer=pricer, log=log, record=recorder, ledger=ledger)
             runner.budget.spent = spent
             items = int(dataset_info.get("items") or 0)
             per_prompt = 2 + (settings.noise_sample if settings.noise_floor else 0.0)
             runner.stats.expected = max(0, round(items * settings.repeats * per_prompt) - len(done)) or None
             status = asyncio.run(_drive(runner, folder, done, progress, backends))
         stats = runner.stats
+        totals = _totals(folder)
+        exposure = store.billing_exposure(folder)
+        message = runner.budget_message if status == "budget_exhausted" else None
+        failed = _all_failed(totals)
+        if failed is not None and status == "complete":
+            status, message = "failed", failed
         run_entry.update(ended_at=store.now_iso(), status=status, calls=stats.done)
         manifest["status"] = status
-        if fresh:
-            manifest["totals"] = {"calls": stats.done, "ok": stats.ok, "errors": stats.errors,
-                                  "cost_usd": round(stats.cost_usd, 6)}
-        else:
-            manifest["totals"] = _totals(folder)
+        manifest["totals"] = {k: totals[k] for k in ("calls", "ok", "errors", "cost_usd", "retries")} | exposure
+        if message and status == "failed":
+            manifest["failure"] = message
         store.write_manifest(folder, manifest)
-        message = runner.budget_message if status == "budget_exhausted" else None
-        return RunResult(folder, status, stats, manifest, problems, message)
+        return RunResult(folder, status, stats, manifest, problems, message, notices, exposure)
     finally:
         if not backends.closed:
             asyncio.run(backends.aclose())
@@ -402,11 +467,35 @@ async def _drive(runner: Runner, folder: Path, done: set[tuple[str, str, int]],
 
 
 def _totals(folder: Path) -> dict[str, Any]:
-    """Counts over the final record of every key (after a resume: across all invocations)."""
-    final: dict[tuple[str, str, int], tuple[bool, float]] = {}
+    """Counts over the final record of every key (after a resume: across all invocations), overall
+    and per arm, with the first error of each arm as a sample."""
+    final: dict[tuple[str, str, int], tuple[bool, float, str | None]] = {}
+    attempts: dict[tuple[str, str, int], int] = {}
     for rec in store.iter_call_dicts(folder):
-        final[(str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))] = (
-            rec.get("status") == "ok", float(rec.get("cost_usd") or 0.0))
-    ok = sum(1 for good, _ in final.values() if good)
-    cost = sum(c for _, c in final.values())
-    return {"calls": len(final), "ok": ok, "errors": len(final) - ok, "cost_usd": round(cost, 6)}
+        error = rec.get("error") or {}
+        sample = None
+        if rec.get("status") != "ok":
+            kind, message = error.get("kind") or "error", error.get("message") or ""
+            sample = message if kind == "http" and message else f"{kind}: {message}".rstrip(": ")
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        final[key] = (rec.get("status") == "ok", float(rec.get("cost_usd") or 0.0), sample)
+        attempts[key] = int(rec.get("attempts") or 0)
+    arms: dict[str, dict[str, Any]] = {}
+    for (_, arm, _), (good, _, sample) in final.items():
+        row = arms.setdefault(arm, {"ok": 0, "errors": 0, "sample_error": None})
+        row["ok" if good else "errors"] += 1
+        if sample and row["sample_error"] is None:
+            row["sample_error"] = sample
+    ok = sum(1 for good, _, _ in final.values() if good)
+    cost = sum(c for _, c, _ in final.values())
+    return {"calls": len(final), "ok": ok, "errors": len(final) - ok, "cost_usd": round(cost, 6),
+            "retries": figures.retries(attempts.values()), "arms": arms}
+
+
+def _all_failed(totals: Mapping[str, Any]) -> str | None:
+    """One line when every call of the primary or of the candidate failed: there is nothing to judge."""
+    for arm in ("candidate", "primary"):
+        row = (totals.get("arms") or {}).get(arm)
+        if row and row["errors"] and not row["ok"]:
+            return f"every {arm} call failed ({row['errors']} of {row['errors']}): {row['sample_error']}"
+    return None

@@ -5,6 +5,9 @@ Layout (schema version 1; readers must ignore keys they do not know, writers onl
     <run>/manifest.json    settings and provenance, rewritten atomically (temp file + rename)
     <run>/prompts.jsonl    one normalised dataset item per line, written once before any call
     <run>/calls.jsonl      one record per finished call, append-only
+    <run>/sent.jsonl       the write-ahead ledger: one line per HTTP attempt, written before it is sent
+    <run>/looks.jsonl      one line per verdict look (the alpha spent at each look; see verdict.py)
+    <run>/.lock            held (flock) by the one process writing the run; the kernel frees it on exit
 
 manifest.json
     schema (int, 1), tool ("flashlite-migrate"), tool_version, created_at / updated_at (ISO 8601
@@ -36,7 +39,15 @@ calls.jsonl (one object per finished call, in completion order)
     block_reason, tool_calls [{name, args}], raw} or null; raw is the provider's JSON, merged for
     streams), usage ({prompt, cached, candidates, thoughts, total, tool_use_prompt} or null),
     cost_usd (float; 0.0 for errors; null when it could not be priced, then cost_error says why),
-    cost_error (str or null).
+    cost_error (str or null), model_version (the model that served the call, from the response's
+    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed).
+
+sent.jsonl (the write-ahead ledger of live backends; two lines per HTTP attempt)
+    {prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at} before
+    the attempt is handed to the HTTP client, and {prompt_id, arm, repeat, attempt, wire: true} when
+    its first bytes start to leave. An attempt on the wire with no answer in calls.jsonl (the
+    process was killed meanwhile) may have been billed: `billing_exposure()` counts them as
+    ``possibly_billed_calls``.
 
 A (prompt_id, arm, repeat) key normally appears once. `--resume --retry-errors` appends a new
 record for a key whose last record is an error: the last record of a key is the one that counts
@@ -44,9 +55,11 @@ record for a key whose last record is an error: the last record of a key is the 
 
 Durability: every record is one `os.write` of a whole line to an O_APPEND descriptor, so a crash
 or `kill -9` loses at most the calls in flight and never interleaves lines; a torn last line (power
-loss) is ignored by readers and cut off before a resume appends. `fsync` runs at most once a second
-while a run is writing and when it closes: a power failure may lose up to a second of records,
-which --resume then repeats. Every line goes through the secrets redactor before it is written.
+loss) is ignored by readers and cut off before a resume appends. The ledger line of an attempt is
+written (same way) before its request is sent, so after a `kill -9` every call that may have been
+billed without a recorded answer is counted; --resume sends those again. `fsync` runs at most once
+a second while a run is writing and when it closes: a power failure (not a kill) may lose up to a
+second of lines. Every line goes through the secrets redactor before it is written.
 """
 
 from __future__ import annotations
@@ -54,6 +67,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +83,9 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 PROMPTS = "prompts.jsonl"
 CALLS = "calls.jsonl"
+SENT = "sent.jsonl"
+LOOKS = "looks.jsonl"
+LOCK = ".lock"
 ARMS = ("primary", "candidate", "noise")
 FSYNC_INTERVAL_S = 1.0
 
@@ -197,6 +215,78 @@ class CallLog:
         self.close()
 
 
+class RunLock:
+    """The single-writer lock of a run folder: an exclusive `flock` on <run>/.lock.
+
+    The kernel drops the lock when its process ends, however it ends (kill -9 included), so a dead
+    writer never leaves a folder stuck; the file only carries the holder's pid for the message."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK
+        self._fd = -1
+
+    def acquire(self) -> "RunLock":
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise UserError(f"{self.path.parent} is being written by {holder}: one process per run folder; "
+                            "wait for it to finish (or stop it), then --resume") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = -1
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def billing_exposure(folder: Path) -> dict[str, Any]:
+    """Attempts that left with no recorded answer: sent, maybe billed, answer lost (a kill).
+
+    Per key: the attempts the ledger saw reach the wire, minus the attempts of the key's recorded
+    calls (every answered attempt was on the wire). A transport that reports no wire events (none
+    in the whole ledger) falls back to the attempts handed to it: an upper bound either way. Their
+    worst-case cost is the ledger's own figure. Runs written before the ledger report zero."""
+    handed: dict[tuple[str, str, int], list[float]] = {}
+    wired: dict[tuple[str, str, int], int] = {}
+    for rec in iter_jsonl(Path(folder) / SENT):
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        if rec.get("wire"):
+            wired[key] = wired.get(key, 0) + 1
+        else:
+            handed.setdefault(key, []).append(float(rec.get("worst_usd") or 0.0))
+    if not handed:
+        return {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0, "sent_attempts": 0, "killed_before_sending": 0}
+    answered: dict[tuple[str, str, int], int] = {}
+    for rec in iter_call_dicts(folder):
+        key = (str(rec["prompt_id"]), rec["arm"], int(rec["repeat"]))
+        if key in handed:
+            answered[key] = answered.get(key, 0) + int(rec.get("attempts") or 0)
+    calls = unsent = 0
+    usd = 0.0
+    for key, worst in handed.items():
+        lost = max(0, len(worst) - answered.get(key, 0))
+        on_wire = max(0, wired.get(key, 0) - answered.get(key, 0)) if wired else lost
+        calls += min(lost, on_wire)
+        unsent += lost - min(lost, on_wire)
+        usd += sum(sorted(worst, reverse=True)[:min(lost, on_wire)])
+    return {"possibly_billed_calls": calls, "possibly_billed_usd": round(usd, 6),
+            "sent_attempts": sum(len(w) for w in handed.values()), "killed_before_sending": unsent}
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -263,7 +353,7 @@ class Response:
             text=data.get("text") or "", finish_reason=data.get("finish_reason"),
             blocked=bool(data.get("blocked")), block_reason=data.get("block_reason"),
             tool_calls=tuple(ToolCall(t.get("name") or "", t.get("args")) for t in data.get("tool_calls") or ()),
-            raw=data.get("raw"),
+            raw=_raw_outline(data.get("raw")),
         )  # fmt: skip
 
 
@@ -300,6 +390,7 @@ class Call:
     usage: Usage | None
     cost_usd: float | None
     cost_error: str | None
+    model_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -311,14 +402,40 @@ class Call:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Call":
+        # the values repeated across calls are interned: a loaded run of a million calls holds each once
         return cls(
-            prompt_id=str(d["prompt_id"]), arm=d["arm"], repeat=int(d.get("repeat", 0)), model=d.get("model", ""),
-            backend=d.get("backend", ""), request_hash=d.get("request_hash", ""), order=int(d.get("order", 0)),
+            prompt_id=str(d["prompt_id"]), arm=_intern(d["arm"]), repeat=int(d.get("repeat", 0)),
+            model=_intern(d.get("model", "")), backend=_intern(d.get("backend", "")),
+            request_hash=_intern(d.get("request_hash", "")), order=int(d.get("order", 0)),
             started_at=d.get("started_at"), latency_ms=d.get("latency_ms"), ttft_ms=d.get("ttft_ms"),
-            total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=d.get("status", "error"),
+            total_ms=d.get("total_ms"), attempts=int(d.get("attempts") or 0), status=_intern(d.get("status", "error")),
             error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
+            model_version=_intern(d.get("model_version") or _served_in_raw(d.get("response"))),
         )  # fmt: skip
+
+
+def _intern(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+def _raw_outline(raw: Any) -> Any:
+    """What a loaded run keeps of a provider's raw JSON: whether it had candidates (or choices).
+
+    The whole body stays in calls.jsonl (replay reads it from there); a loaded run of a million
+    calls must not hold a million response bodies."""
+    if not isinstance(raw, Mapping) or not raw:
+        return raw if not isinstance(raw, Mapping) else {}
+    return {key: bool(raw.get(key)) for key in ("candidates", "choices") if key in raw} or {"body": True}
+
+
+def _served_in_raw(response: Any) -> str | None:
+    """modelVersion from a recorded response (runs written before model_version was a field)."""
+    raw = response.get("raw") if isinstance(response, Mapping) else None
+    if isinstance(raw, Mapping):
+        value = raw.get("modelVersion") or raw.get("model")
+        return value if isinstance(value, str) and value else None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +467,7 @@ class Run:
     manifest: dict[str, Any]
     prompts: dict[str, Prompt]
     calls: list[Call]
+    exposure: dict[str, Any] | None = None  # billing_exposure(): attempts sent whose answer was lost
 
     def final(self) -> dict[tuple[str, str, int], Call]:
         """The call that counts for each (prompt_id, arm, repeat): the last one recorded."""
@@ -371,7 +489,7 @@ def load_run(folder: str | Path) -> Run:
         raise UserError(f"{folder}: {PROMPTS} is missing: the dataset was never fully read into this run")
     prompts = {p.id: p for p in (Prompt.from_dict(d) for d in iter_prompts(folder))}
     calls = [Call.from_dict(d) for d in iter_call_dicts(folder)]
-    return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls)
+    return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls, exposure=billing_exposure(folder))
 
 
 def new_manifest(**fields: Any) -> dict[str, Any]:

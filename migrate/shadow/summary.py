@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from migrate.shadow.parity import COMPARATORS, compare, normalize_text, strip_code_fence
+from migrate.shadow import figures
+from migrate.shadow import served as served_mod
+from migrate.shadow.parity import normalize_text, strip_code_fence
+from migrate.shadow.reports import fmt
 from migrate.shadow.store import Call, Run
 
-DAYS_PER_MONTH = 30
+DAYS_PER_MONTH = figures.DAYS_PER_MONTH
 ARM_ORDER = ("primary", "noise", "candidate")
 
 
@@ -54,27 +57,6 @@ def normalise_text(value: Any) -> str:
     return _canonical_json(value) or normalize_text(value)
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def item_agrees(spec: Any, a: Any, b: Any) -> bool | None:
-    """The item's own comparator (its `compare` field: a name registered in parity.py, or an object
-    with `kind` plus options); exact match when it has none. None when the comparator is unknown."""
-    kind, options = "exact", {}
-    if isinstance(spec, str):
-        kind = spec
-    elif isinstance(spec, Mapping):
-        kind = str(spec.get("kind") or "exact")
-        options = {k: v for k, v in spec.items() if k != "kind"}
-    if kind not in COMPARATORS:
-        return None
-    try:
-        return compare(kind, _as_text(a), _as_text(b), **options).agree
-    except (TypeError, ValueError):
-        return None
-
-
 def _rate(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
@@ -93,8 +75,8 @@ def _cost(calls: list[Call]) -> dict[str, Any]:
     ok = [c for c in calls if c.ok]
     priced = [c.cost_usd for c in ok if c.cost_usd is not None]
     total = sum(c.cost_usd or 0.0 for c in calls)
-    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
     output = sum(c.usage.output for c in ok if c.usage)
+    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
     return {
         "total_usd": total, "requests": len(ok), "priced": len(priced),
         "mean_usd": (sum(priced) / len(priced)) if priced else None,
@@ -102,7 +84,7 @@ def _cost(calls: list[Call]) -> dict[str, Any]:
         "prompt_tokens": sum(c.usage.prompt for c in ok if c.usage),
         "cached_tokens": sum(c.usage.cached for c in ok if c.usage),
         "output_tokens": output, "thought_tokens": thoughts,
-        "thoughts_share_of_output": (thoughts / output) if output else None,
+        "thoughts_share_of_output": figures.thinking_share(ok),
     }  # fmt: skip
 
 
@@ -124,7 +106,7 @@ def _reliability(calls: list[Call]) -> dict[str, Any]:
             errors[f"{c.error.kind} {c.error.http_status}" if c.error.http_status else c.error.kind] += 1
     return {
         "calls": len(calls), "ok": sum(1 for c in calls if c.ok), "errors": sum(1 for c in calls if not c.ok),
-        "retries": sum(max(0, c.attempts - 1) for c in calls),
+        "retries": figures.retries(c.attempts for c in calls),
         "retried_calls": sum(1 for c in calls if c.attempts > 1),
         "error_kinds": dict(errors.most_common()),
         "cost_errors": sum(1 for c in calls if c.cost_error),
@@ -146,7 +128,7 @@ def _finish_mix(calls: list[Call]) -> dict[str, int]:
 
 
 def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
-    exact = norm = n = judged = agreed = 0
+    exact = norm = n = 0
     for (pid, arm, rep), call in final.items():
         if arm != a or not call.ok:
             continue
@@ -157,38 +139,26 @@ def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: 
         ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
         exact += ta == tb
         norm += normalise_text(ta) == normalise_text(tb)
-        prompt = run.prompts.get(pid)
-        verdict = item_agrees(prompt.compare if prompt else None, ta, tb)
-        if verdict is not None:
-            judged += 1
-            agreed += verdict
     if not n:
         return None
-    return {"pairs": n, "exact": exact / n, "normalised": norm / n,
-            "comparator": agreed / judged if judged else None, "comparator_pairs": judged}
+    return {"pairs": n, "exact": exact / n, "normalised": norm / n}
 
 
-def _expected(run: Run, final: Mapping[tuple[str, str, int], Call], arms: Iterable[str]) -> dict[str, Any]:
-    """Agreement with the dataset's `expected` answers, per arm, with each item's comparator.
-    An error or an unparseable answer counts as a miss."""
-    out: dict[str, Any] = {}
-    for arm in arms:
-        hits = n = 0
-        for (pid, call_arm, _), call in final.items():
-            if call_arm != arm:
-                continue
-            prompt = run.prompts.get(pid)
-            if prompt is None or prompt.expected is None:
-                continue
-            n += 1
-            if call.ok:
-                verdict = item_agrees(prompt.compare, prompt.expected, call.response.text)  # type: ignore[union-attr]
-                if verdict is None:
-                    verdict = normalise_text(call.response.text) == normalise_text(prompt.expected)  # type: ignore[union-attr]
-                hits += verdict
-        if n:
-            out[arm] = {"n": n, "match": hits / n}
-    return out
+def _verdict_figures(run: Run) -> dict[str, Any] | None:
+    """The judged figures, taken from the verdict (never recomputed here): disagreement rates, the
+    excess and the accuracy against `expected`, as `shadow report` shows them."""
+    from migrate.errors import UserError
+    from migrate.shadow.verdict import compute
+
+    try:
+        doc = compute(run)
+    except UserError:
+        return None  # nothing compared yet
+    d = doc["parity"]["decision"]
+    acc = doc.get("accuracy")
+    return {"compared": doc["coverage"]["compared"], "noise_disagreement": d["noise_disagreement"],
+            "candidate_disagreement": d["candidate_disagreement"], "excess": d["excess"],
+            "accuracy": {arm: {"n": a["n"], "rate": a["rate"]} for arm, a in acc["arms"].items()} if acc else None}
 
 
 def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
@@ -198,24 +168,16 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
     arms = [a for a in ARM_ORDER if a in by_arm or a in (manifest.get("arms") or {})]
     models = run.arms()
     cost = {arm: _cost(by_arm.get(arm, [])) for arm in arms}
-    primary_mean = (cost.get("primary") or {}).get("mean_usd")
-    candidate_mean = (cost.get("candidate") or {}).get("mean_usd")
-    ratio = candidate_mean / primary_mean if primary_mean and candidate_mean is not None else None
+    pairs = figures.paired_costs(final)  # the same pairs as the report's saving
+    ratio = figures.cost_ratio(pairs)
     volume = volume_per_day if volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
-    monthly = None
-    if volume and primary_mean is not None and candidate_mean is not None:
-        monthly = {
-            "volume_per_day": volume, "days": DAYS_PER_MONTH,
-            "primary_usd": primary_mean * volume * DAYS_PER_MONTH,
-            "candidate_usd": candidate_mean * volume * DAYS_PER_MONTH,
-            "saving_usd": (primary_mean - candidate_mean) * volume * DAYS_PER_MONTH,
-        }  # fmt: skip
+    monthly = figures.monthly(pairs, volume)
     slices = Counter(p.slice or "-" for p in run.prompts.values())
     pricing = manifest.get("pricing") or {}
     parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
     if "noise" in arms:
         parity["noise_vs_primary"] = _agreement(run, final, "primary", "noise")
-    parity["expected"] = _expected(run, final, arms)
+    parity["verdict"] = _verdict_figures(run)
     return {
         "run": str(run.folder), "status": manifest.get("status"),
         "models": {arm: models.get(arm) for arm in arms},
@@ -229,18 +191,16 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
         "reliability": {arm: _reliability(by_arm.get(arm, [])) for arm in arms},
         "finish_reasons": {arm: _finish_mix(by_arm.get(arm, [])) for arm in arms},
         "parity": parity,
+        "served": served_mod.service((c.arm, c.model, c.model_version) for c in final.values() if c.ok),
+        "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
     }  # fmt: skip
 
 
 # --------------------------------------------------------------------------- render
 
 
-def _usd(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if value and abs(value) < 10 ** -digits:
-        return f"${value:.2e}"
-    return f"${value:,.{digits}f}"
+def _usd(value: float | None, digits: int | None = None) -> str:
+    return fmt.usd(value)  # the reports' format: one figure reads the same in every view
 
 
 def _ms(value: float | None) -> str:
@@ -248,7 +208,7 @@ def _ms(value: float | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
+    return fmt.pct(value)
 
 
 def render(summary: Mapping[str, Any], console: Console) -> None:
@@ -262,6 +222,14 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
         f"\nprices as of {pricing['as_of']}{' (batch rates)' if pricing.get('batch') else ''}, {pricing['source']}",
     )  # fmt: skip
     console.print(header)
+    for arm, row in (summary.get("served") or {}).items():
+        style = "bold red" if row["routed"] else "dim"
+        console.print(f"[{style}]{arm} asked for {row['requested']}, served by {served_mod.describe(row)}[/{style}]",
+                      highlight=False)
+    billing = summary.get("billing") or {}
+    if billing.get("possibly_billed_calls"):
+        console.print(f"[yellow]{billing['possibly_billed_calls']} call(s) were sent twice after a kill (the first "
+                      f"answer was lost): possibly billed, at most {_usd(billing['possibly_billed_usd'])}[/yellow]")
 
     cost = summary["cost"]
     table = Table(title="Cost (from each response's usageMetadata)", title_justify="left")
@@ -305,15 +273,21 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
     console.print(table)
 
     parity = summary["parity"]
-    table = Table(title="Simple parity (descriptive; `shadow report` judges it against the noise floor)",
-                  title_justify="left")
-    for col in ("comparison", "pairs", "exact", "normalised", "item comparator"):
+    table = Table(title="Text match of answered pairs (descriptive; the verdict's figures are below and in "
+                        "`shadow report`)", title_justify="left")
+    for col in ("comparison", "pairs", "exact", "normalised"):
         table.add_column(col, justify="left" if col == "comparison" else "right")
     for key, name in (("noise_vs_primary", "primary vs primary (noise floor)"),
                       ("candidate_vs_primary", "candidate vs primary")):
         row = parity.get(key)
         if row:
-            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]), _pct(row["comparator"]))
-    for arm, row in parity["expected"].items():
-        table.add_row(f"{arm} vs expected", str(row["n"]), "", "", _pct(row["match"]))
+            table.add_row(name, str(row["pairs"]), _pct(row["exact"]), _pct(row["normalised"]))
     console.print(table)
+    v = parity.get("verdict")
+    if v:
+        line = (f"verdict figures ({v['compared']} prompts): Pro disagrees with itself {_pct(v['noise_disagreement'])}, "
+                f"with the candidate {_pct(v['candidate_disagreement'])}, excess {fmt.pp(v['excess'])}")
+        if v.get("accuracy"):
+            line += "; accuracy against expected: " + ", ".join(
+                f"{arm} {_pct(a['rate'])} of {a['n']}" for arm, a in v["accuracy"].items())
+        console.print(line, highlight=False)

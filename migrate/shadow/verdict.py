@@ -2,8 +2,8 @@
 
 `compute(run, options, judge=None)` turns a loaded run (store.load_run) into one JSON-ready dict,
 the *verdict document* (schema below); every report renderer draws from it and nothing else.
-`plan(...)` sizes a run before money is spent. No I/O, no clock: the same run, options and seed
-give the same document.
+`plan(...)` sizes a run before money is spent. No network, no clock, no randomness: the same run
+and options give the same document (the intervals are closed-form).
 
 How a prompt is judged
 ----------------------
@@ -12,38 +12,41 @@ else the run's default (``--compare``, else ``exact``); ``--compare-all`` forces
 Names: exact, json, label, rouge_l, token_f1 (aliases: text/lexical -> rouge_l, f1 -> token_f1,
 classification -> label, structured -> json). For repeat r, Pro answer P_r is compared with the
 candidate's C_r and with the second Pro answer N_r (the noise arm). The prompt's agreement is the
-mean over repeats. A call that failed (after the runner's retries) is not an answer: a prompt whose
-primary or candidate failed is left out of parity and counted as an error of that arm instead.
-A prompt without a Pro-vs-Pro pair is taken as "Pro agrees with itself" there (conservative: all of
-the candidate's disagreement counts against it), and the report says how many were assumed.
+mean over repeats. A candidate or noise call without a usable answer (`failure_class`: an error
+after retries, no candidates, a block, MAX_TOKENS, an empty answer) is a disagreement (0), counted
+per class in ``failures``; a primary call without one leaves that repeat out of both sides (a
+prompt with none left is a primary failure, counted). The noise floor is estimated only on the
+prompts that have a Pro-vs-Pro pair (decision.py carries the extra uncertainty); a run without any
+noise call assumes Pro agrees with itself, and says so.
 
-JSON answers: per prompt, the field paths on which the two Pro answers disagree are *noisy for that
-prompt*; a path (list indices generalised to [*]) on which Pro disagrees with itself in at least
-``noisy_field_rate`` of the JSON prompts (and at least twice) is *noisy for the run*. Noisy paths are
-left out of both comparisons (Pro-vs-Pro and Pro-vs-candidate) and reported separately, per field,
-with their raw disagreement counts -- the candidate is never blamed for a field Pro cannot repeat.
+JSON answers: a prompt's agreement is the share of the primary answer's leaf fields on which the
+other answer agrees (invalid JSON agrees on none), so every field is compared against that
+field's own Pro-vs-Pro noise; ``json_fields`` lists every field with its weight (its share of the
+JSON agreement), its Pro-vs-Pro and Pro-vs-candidate counts and its excess. No field is dropped;
+``noisy`` (Pro disagrees with itself on it in at least ``noisy_field_rate`` of its pairs) is
+information only.
 
 The verdict rule (gates; first the required ones)
 ------------------------------------------------
-* ``parity``: `stats.non_inferiority` on the per-prompt agreements: excess disagreement = (1 - Pro vs
-  candidate) - (1 - Pro vs Pro), paired bootstrap over prompts (clusters = slices with
-  ``cluster_by_slice``). PASS if its upper bound < margin, FAIL if its lower bound > margin or it is
-  at/above the margin and significantly above zero, else INCONCLUSIVE with the prompts needed.
-* ``slice:<name>`` (one per slice, worst first): the same test per slice, turned into one-sided
-  p-values (normal approximation with the bootstrap standard error) and Holm-corrected across
-  slices. A slice FAILs when it is significantly beyond the margin; a slice whose estimate is at or
-  beyond the margin but not significant makes the verdict at best INCONCLUSIVE (averages must not
-  hide a regression); other slices do not block.
+* ``parity``: decision.py at this look (``Options.look``, from looks.jsonl): excess disagreement
+  with a normal, influence-function interval at one-sided alpha/2^look. PASS if the upper bound is
+  below the margin, FAIL only if the lower bound is beyond it, else INCONCLUSIVE with the prompts
+  the next look needs.
+* ``slice:<name>`` (one per slice, worst first): one-sided p-values per slice, Holm-adjusted across
+  slices (family-wise error); a slice FAILs (and blocks) only when it is beyond the margin at that
+  level. Other slices are reported and do not block.
+* ``served``: every answered call's modelVersion is the model asked for (or a dated version of it);
+  otherwise the verdict is ROUTED (exit 4), unless ``allow_routed``.
 * optional: ``critical`` (``max_critical_rate``: the candidate's new critical failures -- invalid
   JSON, safety blocks, empty answers, MAX_TOKENS truncation where Pro had none -- have an exact upper
-  bound below the limit), ``accuracy`` (``accuracy_margin``: non-inferiority of the candidate's
-  success against the dataset's ``expected`` answers, with McNemar's exact test shown),
-  ``latency`` (``max_p95_ratio``), ``saving`` (``min_monthly_saving``), and ``judge`` (when a pairwise
-  judge was run: P(Pro preferred) - P(candidate preferred) below the margin, same test).
+  bound below the limit), ``accuracy`` (``accuracy_margin``: the same rule on the candidate's success
+  against the dataset's ``expected`` answers, with McNemar's exact test shown), ``latency``
+  (``max_p95_ratio``), ``saving`` (``min_monthly_saving``), and ``judge`` (when a pairwise judge was
+  run: P(Pro preferred) - P(candidate preferred) below the margin, same rule).
 
-Verdict: FAIL if any gate FAILs; else INCONCLUSIVE if any gate is INCONCLUSIVE (with the total
-prompts needed at the current slice mix, see `prompts_needed`); else PASS. Exit codes: PASS 0,
-FAIL 1, INCONCLUSIVE 3.
+Verdict: ROUTED if an arm was served by another model; else FAIL if any gate FAILs; else
+INCONCLUSIVE if any gate is INCONCLUSIVE (with the prompts needed); else PASS. Exit codes: PASS 0,
+FAIL 1, INCONCLUSIVE 3, ROUTED 4.
 
 The document (schema ``flashlite-migrate/shadow-verdict``, ``schema_version`` 1; consumers must
 ignore keys they do not know, producers only add keys within a version)::
@@ -51,17 +54,21 @@ ignore keys they do not know, producers only add keys within a version)::
     schema, schema_version, tool_version
     run         folder, status, created_at, dataset {path, sha256, items}, models {arm: id},
                 backends {arm: kind}, repeats, noise_floor, noise_sample
-    settings    the Options used (margin, confidence, power, resamples, seed, ...)
+    settings    the Options used (margin, confidence, power, look, allow_routed, ...)
     verdict     status, exit_code, headline, reasons [str], prompts_needed, additional_prompts
     gates       [{id, name, status (PASS|FAIL|INCONCLUSIVE|NOT_GATED), required, summary,
                   prompts_needed, ...numbers}]
-    coverage    prompts, compared, primary_errors, candidate_errors, not_run, noise_measured,
-                noise_assumed, comparators {name: prompts}
-    parity      decision {the NonInferiorityResult}, metrics [three-way metric]
+    coverage    prompts, compared, primary_errors, candidate_errors (calls without a usable answer),
+                not_run, noise_measured, noise_assumed (compared prompts without a noise pair), comparators
+    parity      decision {the NonInferiorityResult}, metrics [three-way metric], method {interval, looks,
+                look, alpha, slices, fail_rule}
+    failures    {arm: {calls, classes [{class, calls, sample}]}, rule}
+    served      {arm: {requested, answered, unreported, routed, served {modelVersion: calls}}}
+    billing     {possibly_billed_calls, possibly_billed_usd, ...} (store.billing_exposure)
     slices      [{slice, n, share, comparators, noise, candidate, excess, low, high, p_*, status,
                   prompts_needed, cost {arm: mean_usd}, latency {arm: {p50, p95}}}] worst first
-    json_fields {prompts, noisy_patterns, prompt_noisy, paths [{path, compared_noise, noise,
-                 compared_candidate, candidate, noisy, ignored_prompts}]} | null
+    json_fields {prompts, pairs, noisy_patterns, prompt_noisy, rule, paths [{path, weight, compared_noise,
+                 noise, noise_rate, compared_candidate, candidate, candidate_rate, excess, noisy}]} | null
     labels      {items, candidate {agreement, kappa, confusion {labels, counts}, flips}, noise {...}} | null
     accuracy    {items, arms {arm: {correct, n, rate, low, high}}, mcnemar {b, c, p},
                  difference {estimate, low, high}} | null
@@ -80,7 +87,7 @@ ignore keys they do not know, producers only add keys within a version)::
 A three-way metric: {id, label, kind ("disagreement": lower is better, or "similarity": higher is
 better), n, noise_measured, noise {value, low, high}, candidate {value, low, high}, excess
 {estimate, low, high}}; ``excess`` is always "how much worse the candidate is than Pro's own
-noise floor" (positive = worse), with a paired bootstrap interval at ``confidence`` (two-sided).
+noise floor" (positive = worse), with a paired normal interval at ``confidence`` (two-sided).
 """
 
 from __future__ import annotations
@@ -88,23 +95,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
 from migrate import __version__
 from migrate.errors import UserError
+from migrate.shadow import decision as D
+from migrate.shadow import figures as F
 from migrate.shadow import parity as P
+from migrate.shadow import served as SV
 from migrate.shadow import stats as S
 from migrate.shadow.store import Call, Prompt, Run
 
 SCHEMA = "flashlite-migrate/shadow-verdict"
 SCHEMA_VERSION = 1
 PASS, FAIL, INCONCLUSIVE, NOT_GATED = S.PASS, S.FAIL, S.INCONCLUSIVE, "NOT_GATED"
-EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
+ROUTED = "ROUTED"  # an arm was served by another model than asked: fail closed, its own exit code
+EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3, ROUTED: 4}
 ARMS = ("primary", "noise", "candidate")
-DAYS_PER_MONTH = 30
+DAYS_PER_MONTH = F.DAYS_PER_MONTH
 TEXT_KEEP = 1500  # characters of each answer kept for the side-by-side view
 CRITICAL_KINDS = ("invalid_json", "safety_block", "empty", "truncated")
 CRITICAL_LABELS = {"invalid_json": "invalid JSON", "safety_block": "safety block", "empty": "empty answer (not blocked)",
@@ -126,8 +136,6 @@ class Options:
     margin: float = 0.02
     confidence: float = 0.95
     power: float = 0.8
-    resamples: int = 2000
-    seed: int = 0
     cluster_by_slice: bool = False
     compare: str | None = None  # comparator for prompts without their own `compare`
     compare_all: str | None = None  # comparator forced on every prompt
@@ -139,6 +147,8 @@ class Options:
     max_p95_ratio: float | None = None
     min_monthly_saving: float | None = None
     judge_gate: bool = True
+    look: int = 1  # which look at this run's data this verdict is (looks.jsonl); alpha_k = alpha * 2^-k
+    allow_routed: bool = False  # judge a run whose arms were served by other models than asked
 
     def check(self) -> None:
         if not 0.0 < self.margin < 1.0:
@@ -147,8 +157,6 @@ class Options:
             raise UserError(f"--confidence must be between 0.5 and 1 (e.g. 0.95), got {self.confidence}")
         if not 0.0 < self.power < 1.0:
             raise UserError(f"--power must be between 0 and 1 (e.g. 0.8), got {self.power}")
-        if self.resamples < 100:
-            raise UserError(f"--resamples must be at least 100, got {self.resamples}")
         if not 0.0 < self.noisy_field_rate <= 1.0:
             raise UserError(f"--noisy-field-rate must be in (0, 1], got {self.noisy_field_rate}")
         for name, value in (("--max-critical-rate", self.max_critical_rate), ("--accuracy-margin", self.accuracy_margin)):
@@ -156,6 +164,8 @@ class Options:
                 raise UserError(f"{name} must be a fraction between 0 and 1, got {value}")
         if self.max_p95_ratio is not None and self.max_p95_ratio <= 0:
             raise UserError(f"--max-p95-ratio must be positive, got {self.max_p95_ratio}")
+        if self.look < 1:
+            raise UserError(f"look must be at least 1, got {self.look}")
         if self.volume_per_day is not None and self.volume_per_day <= 0:
             raise UserError(f"--volume must be a positive number of requests per day, got {self.volume_per_day}")
 
@@ -251,9 +261,9 @@ class _Item:
     new_critical_n: int = 0
     pairs: list[int] = field(default_factory=list)  # repeats compared
     example: dict[str, Any] | None = None
-    json_noisy: set[str] = field(default_factory=set)
-    json_raw_noise: list[list[str]] = field(default_factory=list)
-    json_raw_cand: list[list[str]] = field(default_factory=list)
+    failures: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # arm -> class -> calls
+    samples: dict[tuple[str, str], str] = field(default_factory=dict)  # (arm, class) -> a message
+    json_fields: dict[str, list[tuple[set[str], set[str]]]] = field(default_factory=lambda: defaultdict(list))
     tools: bool = False
 
     @property
@@ -318,58 +328,64 @@ def _critical_flags(item: _Item, call: Call) -> set[str]:
     return flags
 
 
+def failure_class(call: Call) -> str | None:
+    """Why a call gave no usable answer (None when it did): an error after retries, a 200 with no
+    candidates, a safety/recitation block, a MAX_TOKENS truncation, an empty answer."""
+    if not call.ok or call.response is None:
+        error = call.error
+        if error is None:
+            return "error"
+        return f"http {error.http_status}" if error.kind == "http" and error.http_status else error.kind
+    resp = call.response
+    if resp.blocked:
+        return f"blocked ({resp.block_reason or resp.finish_reason or 'SAFETY'})"
+    if resp.finish_reason == "MAX_TOKENS":
+        return "truncated (MAX_TOKENS)"
+    if not answer_text(call).strip():
+        raw = resp.raw
+        if isinstance(raw, Mapping) and raw and "choices" not in raw and not raw.get("candidates"):
+            return "no candidates"
+        return "empty answer"
+    return None
+
+
+def _failure_message(call: Call, kind: str) -> str:
+    if call.error is not None and call.error.message:
+        return call.error.message
+    return kind
+
+
 def _usable(item: _Item, call: Call | None) -> bool:
-    return call is not None and call.ok and call.response is not None and not _critical_flags(item, call)
+    return call is not None and failure_class(call) is None and not _critical_flags(item, call)
 
 
-def _json_first_pass(items: list[_Item], rate: float) -> tuple[list[str], dict[str, Any]]:
-    """Raw Pro-vs-Pro and Pro-vs-candidate field disagreements; the run-level noisy patterns."""
-    noise_counts: Counter = Counter()
-    cand_counts: Counter = Counter()
-    noise_n = cand_n = 0
-    for item in items:
-        if item.comparator != "json":
-            continue
-        prim, cand, noise = item.calls["primary"], item.calls["candidate"], item.calls["noise"]
-        seen_noise: set[str] = set()
-        seen_cand: set[str] = set()
-        had_noise = had_cand = False
-        for r, p in enumerate(prim):
-            if p is None or not p.ok:
-                continue
-            n = noise[r]
-            if n is not None and n.ok:
-                comp = _run_comparator(item, answer_text(p), answer_text(n))
-                if not comp.detail.get("invalid_json"):
-                    had_noise = True
-                    paths = list(comp.detail["disagreeing_paths"])
-                    item.json_raw_noise.append(paths)
-                    item.json_noisy.update(paths)
-                    seen_noise.update(_generalise(x) for x in paths)
-            c = cand[r]
-            if c is not None and c.ok:
-                comp = _run_comparator(item, answer_text(p), answer_text(c))
-                if not comp.detail.get("invalid_json"):
-                    had_cand = True
-                    paths = list(comp.detail["disagreeing_paths"])
-                    item.json_raw_cand.append(paths)
-                    seen_cand.update(_generalise(x) for x in paths)
-        noise_n += had_noise
-        cand_n += had_cand
-        noise_counts.update(seen_noise)
-        cand_counts.update(seen_cand)
-    patterns = sorted(p for p, k in noise_counts.items()
-                      if p != "$" and k >= 2 and noise_n and k / noise_n >= rate)
-    table = {"noise_prompts": noise_n, "candidate_prompts": cand_n, "noise": noise_counts, "candidate": cand_counts}
-    return patterns, table
+def _leaf_paths(text: str) -> set[str] | None:
+    """Generalised leaf paths of a JSON answer (None when it is not JSON)."""
+    try:
+        value = json.loads(P.strip_code_fence(text))
+    except (ValueError, RecursionError):
+        return None
+    out: set[str] = set()
 
+    def walk(node: Any, path: list[Any]) -> None:
+        if isinstance(node, dict) and node:
+            for key, sub in node.items():
+                walk(sub, path + [key])
+        elif isinstance(node, list) and node:
+            for i, sub in enumerate(node):
+                walk(sub, path + [i])
+        else:
+            out.add(_generalise(P.format_path(path)) if path else "$")
+
+    walk(value, [])
+    return out
 
 
 def _compare_pair(item, primary, other, primary_text, ignore, agree, score, operational, lexical, ratios, label_pairs) -> P.Comparison:
     """One Pro-vs-X comparison (X the candidate or the second Pro call), appended to that arm's lists."""
     other_text = answer_text(other)
     comp = _run_comparator(item, primary_text, other_text, ignore_paths=ignore)
-    agree.append(float(comp.agree))
+    agree.append(_agreement_value(item, comp))
     score.append(float(comp.score))
     op = P.operational_parity(_response_dict(primary), _response_dict(other))
     for check, ok in op.detail["checks"].items():
@@ -382,17 +398,28 @@ def _compare_pair(item, primary, other, primary_text, ignore, agree, score, oper
         label_pairs.append((comp.detail.get("a_label"), comp.detail.get("b_label")))
     return comp
 
-def _evaluate(item: _Item, run_noisy: list[str]) -> None:
+def _agreement_value(item: _Item, comp: P.Comparison) -> float:
+    """What a comparison adds to parity: 0/1, or for JSON the share of leaf fields that agree
+    (every field counts, each against Pro's own repeat of it through the noise arm)."""
+    return float(comp.score) if item.comparator == "json" and not comp.detail.get("invalid_json") else float(comp.agree)
+
+
+def _evaluate(item: _Item) -> None:
+    """Per prompt: parity values, failures per class, operational and lexical figures, an example.
+
+    A call without a usable answer (failure_class) counts as a disagreement of its arm (candidate or
+    noise) and is counted under its class; a primary without a usable answer leaves that repeat out
+    of both sides (the prompt is a primary failure when no repeat is left)."""
     prim, cand, noise = item.calls["primary"], item.calls["candidate"], item.calls["noise"]
-    ignore = sorted(item.json_noisy) + run_noisy if item.comparator == "json" else []
+    ignore = list(item.options.get("ignore_paths") or ()) if item.comparator == "json" else []
     c_agree, c_score, n_agree, n_score = [], [], [], []
     op_c: dict[str, list[float]] = defaultdict(list)
     op_n: dict[str, list[float]] = defaultdict(list)
     lex_c: dict[str, list[float]] = defaultdict(list)
     lex_n: dict[str, list[float]] = defaultdict(list)
     correct: dict[str, list[float]] = defaultdict(list)
-    primary_ok = False
-    first_bad: tuple[float, int, P.Comparison] | None = None
+    primary_ran = False
+    first_bad: tuple[float, int, P.Comparison | None] | None = None
     for r, p in enumerate(prim):
         c, n = cand[r], noise[r]
         for arm, call in (("primary", p), ("candidate", c), ("noise", n)):
@@ -407,31 +434,62 @@ def _evaluate(item: _Item, run_noisy: list[str]) -> None:
                         expected = json.dumps(expected, ensure_ascii=False)
                     comp = _run_comparator(item, expected, answer_text(call))
                     correct[arm].append(float(comp.agree))
-        if p is None or not p.ok:
+        if p is None:
             continue
-        primary_ok = True
-        if c is None or not c.ok:
+        primary_ran = True
+        kind = failure_class(p)
+        if kind is None and item.comparator == "json" and _leaf_paths(answer_text(p)) is None:
+            kind = "invalid JSON"
+        if kind is not None:
+            item.failures["primary"][kind] += 1
+            item.samples.setdefault(("primary", kind), _failure_message(p, kind))
+            continue
+        if c is None:
             continue
         item.pairs.append(r)
         a = answer_text(p)
-        comp = _compare_pair(item, p, c, a, ignore, c_agree, c_score, op_c, lex_c, item.ratio_cand, item.label_pairs_cand)
-        if not comp.agree and (first_bad is None or comp.score < first_bad[0]):
-            first_bad = (comp.score, r, comp)
-        fp, fc = _critical_flags(item, p), _critical_flags(item, c)
-        item.new_critical_n += 1
-        item.new_critical += bool(fc - fp)
-        if n is not None and n.ok:
-            _compare_pair(item, p, n, a, ignore, n_agree, n_score, op_n, lex_n, item.ratio_noise, item.label_pairs_noise)
+        leaves = _leaf_paths(a) if item.comparator == "json" else None
+        if c.ok and c.response is not None:
+            item.new_critical_n += 1
+            item.new_critical += bool(_critical_flags(item, c) - _critical_flags(item, p))
+        kind = failure_class(c)
+        if kind is not None:
+            item.failures["candidate"][kind] += 1
+            item.samples.setdefault(("candidate", kind), _failure_message(c, kind))
+            c_agree.append(0.0)
+            c_score.append(0.0)
+            _failed_pair(op_c, lex_c)
+            if first_bad is None or first_bad[0] > -1.0:
+                first_bad = (-1.0, r, None)  # a failed call is the worst example
+            cand_wrong = set(leaves or ())
+        else:
+            comp = _compare_pair(item, p, c, a, ignore, c_agree, c_score, op_c, lex_c, item.ratio_cand,
+                                 item.label_pairs_cand)
+            if not comp.agree and (first_bad is None or comp.score < first_bad[0]):
+                first_bad = (comp.score, r, comp)
+            cand_wrong = _wrong_leaves(comp, leaves)
+        if n is None:
+            if leaves is not None:
+                item.json_fields["candidate"].append((leaves, cand_wrong))
+            continue
+        kind = failure_class(n)
+        if kind is not None:
+            item.failures["noise"][kind] += 1
+            item.samples.setdefault(("noise", kind), _failure_message(n, kind))
+            n_agree.append(0.0)
+            n_score.append(0.0)
+            _failed_pair(op_n, lex_n)
+            noise_wrong = set(leaves or ())
+        else:
+            comp_n = _compare_pair(item, p, n, a, ignore, n_agree, n_score, op_n, lex_n, item.ratio_noise,
+                                   item.label_pairs_noise)
+            noise_wrong = _wrong_leaves(comp_n, leaves)
+        if leaves is not None:
+            item.json_fields["candidate"].append((leaves, cand_wrong))
+            item.json_fields["noise"].append((leaves, noise_wrong))
     item.correct = {arm: _mean(v) for arm, v in correct.items() if v}
     if not c_agree:
-        if all(x is None for x in prim):
-            item.status = "not_run"
-        elif not primary_ok:
-            item.status = "primary_error"
-        elif all(cand[r] is None for r, p in enumerate(prim) if p is not None and p.ok):
-            item.status = "not_run"
-        else:
-            item.status = "candidate_error"
+        item.status = "primary_error" if primary_ran and item.failures["primary"] and not item.pairs else "not_run"
         return
     item.status = "compared"
     item.cand_agree, item.cand_score = _mean(c_agree), _mean(c_score)
@@ -445,19 +503,45 @@ def _evaluate(item: _Item, run_noisy: list[str]) -> None:
     if first_bad is not None:
         score, r, comp = first_bad
         n = noise[r]
+        noise_ok = n is not None and failure_class(n) is None
         noise_agreed = None
-        if n is not None and n.ok:
+        if noise_ok:
             noise_agreed = _run_comparator(item, answer_text(prim[r]), answer_text(n), ignore_paths=ignore).agree
+        failed = failure_class(cand[r])  # type: ignore[arg-type]
         item.example = {
             "id": item.id, "slice": item.slice, "comparator": item.comparator, "repeat": r,
-            "score": score, "reason": _reason(item, comp, cand[r]),  # type: ignore[arg-type]
-            "noise_agreed": noise_agreed, "critical": sorted(_critical_flags(item, cand[r])),  # type: ignore[arg-type]
-            "ignored_paths": list(comp.detail.get("ignored_paths") or []),
+            "score": max(0.0, score),
+            "reason": (f"candidate failed: {failed}" if failed else _reason(item, comp, cand[r])),  # type: ignore[arg-type]
+            "noise_agreed": noise_agreed,
+            "critical": sorted(_critical_flags(item, cand[r])) if cand[r].ok and cand[r].response else [],  # type: ignore[union-attr]
+            "ignored_paths": list(comp.detail.get("ignored_paths") or []) if comp is not None else [],
             "question": _question(item.prompt)[:TEXT_KEEP],
             "primary": answer_text(prim[r])[:TEXT_KEEP],
-            "noise": answer_text(n)[:TEXT_KEEP] if n is not None and n.ok else None,
-            "candidate": answer_text(cand[r])[:TEXT_KEEP],
+            "noise": answer_text(n)[:TEXT_KEEP] if noise_ok else None,
+            "candidate": (answer_text(cand[r]) or f"[{failed}]")[:TEXT_KEEP],
         }  # fmt: skip
+
+
+def _failed_pair(operational: dict[str, list[float]], lexical: dict[str, list[float]]) -> None:
+    """A call without a usable answer agrees with Pro on nothing."""
+    for check, _ in OPERATIONAL_CHECKS:
+        operational[check].append(0.0)
+    lexical["rouge_l"].append(0.0)
+    lexical["token_f1"].append(0.0)
+
+
+def _wrong_leaves(comp: P.Comparison, leaves: set[str] | None) -> set[str]:
+    """The primary's generalised leaf paths on which a JSON comparison disagrees."""
+    if leaves is None:
+        return set()
+    if comp.detail.get("invalid_json"):
+        return set(leaves)
+    wrong: set[str] = set()
+    for path in comp.detail.get("disagreeing_paths") or ():
+        g = _generalise(path)
+        hit = {leaf for leaf in leaves if leaf == g or leaf.startswith(g + ".") or leaf.startswith(g + "[")}
+        wrong |= hit or {g}
+    return wrong
 
 
 def _question(prompt: Prompt) -> str:
@@ -482,30 +566,54 @@ def _binary(values: Sequence[float]) -> bool:
     return all(v in (0.0, 1.0) for v in values)
 
 
-def _rate_interval(values: Sequence[float], opts: Options, seed: int) -> tuple[float, float]:
-    """Interval of mean(values): Wilson for 0/1 values, a bootstrap of the mean otherwise."""
+@dataclass(frozen=True)
+class _Interval:
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+
+def _mean_diff(a: Sequence[float], b: Sequence[float], confidence: float,
+               clusters: Sequence[str] | None = None) -> _Interval:
+    """mean(b - a) with a two-sided normal interval (cluster-robust with `clusters`).
+
+    One pass, O(n): the figures around the verdict are read on runs of a million calls."""
+    n = len(a)
+    d = [float(y) - float(x) for x, y in zip(a, b)]
+    mean = math.fsum(d) / n
+    if clusters is None:
+        var = math.fsum((x - mean) ** 2 for x in d) / max(1, n - 1) / n
+    else:
+        totals: dict[str, float] = {}
+        for key, x in zip(clusters, d):
+            totals[key] = totals.get(key, 0.0) + (x - mean)
+        var = math.fsum(t * t for t in totals.values()) / (n * n)
+    half = S.normal_quantile(0.5 + confidence / 2.0) * math.sqrt(max(var, 0.0))
+    return _Interval(mean, mean - half, mean + half, n)
+
+
+def _rate_interval(values: Sequence[float], opts: Options) -> tuple[float, float]:
+    """Interval of mean(values): Wilson for 0/1 values, a normal interval of the mean otherwise."""
     n = len(values)
     if _binary(values):
         return S.wilson_interval(int(sum(values)), n, opts.confidence)
-    boot = S.paired_bootstrap_diff([0.0] * n, list(values), resamples=min(opts.resamples, 1000),
-                                   confidence=opts.confidence, seed=seed)
-    return boot.low, boot.high
+    iv = _mean_diff([0.0] * n, values, opts.confidence)
+    return max(0.0, iv.low), min(1.0, iv.high)
 
 
 def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], cand: Sequence[float],
-              opts: Options, *, clusters: Sequence[str] | None = None, noise_measured: int | None = None,
-              seed: int = 0) -> dict[str, Any]:
+              opts: Options, *, clusters: Sequence[str] | None = None, noise_measured: int | None = None) -> dict[str, Any]:
     """A figure three ways: Pro vs Pro, Pro vs candidate, and the candidate's excess over the noise.
 
     `noise` and `cand` are per-prompt agreement (kind "disagreement") or similarity ("similarity")
     values in [0, 1], paired by prompt."""
     n = len(cand)
-    excess = S.paired_bootstrap_diff(list(cand), list(noise), clusters=clusters, resamples=min(opts.resamples, 1000),
-                                     confidence=opts.confidence, seed=seed)
+    excess = _mean_diff(cand, noise, opts.confidence, clusters)
 
     def side(values: Sequence[float]) -> dict[str, float]:
         mean = _mean(values)
-        low, high = _rate_interval(values, opts, seed + 1)
+        low, high = _rate_interval(values, opts)
         if kind == "disagreement":
             return {"value": 1.0 - mean, "low": 1.0 - high, "high": 1.0 - low}
         return {"value": mean, "low": low, "high": high}
@@ -518,90 +626,35 @@ def three_way(metric_id: str, label: str, kind: str, noise: Sequence[float], can
     }  # fmt: skip
 
 
-def _p_values(result: S.NonInferiorityResult) -> tuple[float, float, float]:
-    """One-sided p-values (normal approximation, bootstrap SE): excess < margin, > margin, > 0."""
-    se, excess, margin = result.std_error, result.excess, result.margin
-
-    def upper_tail(x: float) -> float:  # P(Z > x)
-        return 1.0 - S.normal_cdf(x)
-
-    if se <= 0.0:
-        return (float(excess >= margin), float(excess <= margin), float(excess <= 0.0))
-    return (upper_tail((margin - excess) / se), upper_tail((excess - margin) / se), upper_tail(excess / se))
-
-
-def prompts_needed(noise: Sequence[float], cand: Sequence[float], result: S.NonInferiorityResult) -> int | None:
-    """Prompts for a conclusive `non_inferiority` verdict if the data keep their current shape.
-
-    `stats.non_inferiority` scales its bootstrap SE by sqrt(n), which overstates the need when the
-    SE is dominated by its smoothing pseudo-prompts (few or no discordant prompts: 30 identical
-    answers would ask for ~1,200 prompts where ~200 suffice). Here the smoothed bootstrap's variance
-    is projected to m prompts with the same distribution of per-prompt differences d: a draw comes
-    from m real prompts plus W = z^2/2 pseudo-prompts at d = +1 and at d = -1, so
-    E[d] = m*mu/(m + 2W), E[d^2] = (m*E[d^2]_obs + 2W)/(m + 2W), se(m) = sqrt(Var/m); the answer is
-    the smallest m whose bound clears, with power: |margin - E[d]| >= (z_conf + z_power) * se(m)
-    towards PASS, E[d] >= (z_conf + z_power) * se(m) towards FAIL (the estimate is already beyond
-    the margin: significantly above zero suffices). Clustered runs keep the stats module's figure.
-    """
-    if result.verdict != INCONCLUSIVE:
-        return None
-    if result.clusters is not None:
-        return result.prompts_needed
-    d = [float(x) - float(y) for x, y in zip(noise, cand)]
-    n = len(d)
-    mu = math.fsum(d) / n
-    s2 = math.fsum(x * x for x in d) / n
-    z_conf = S.normal_quantile(result.confidence)
-    z = z_conf + S.normal_quantile(result.power)
-    w = z_conf * z_conf / 2.0
-    towards_fail = mu >= result.margin
-
-    def clears(m: int) -> bool:
-        total = m + 2.0 * w
-        mean = m * mu / total
-        var = max(0.0, (m * s2 + 2.0 * w) / total - mean * mean)
-        se = math.sqrt(var / m)
-        return mean >= z * se if towards_fail else result.margin - mean >= z * se
-
-    hi = n + 1
-    while not clears(hi):
-        hi *= 2
-        if hi > 10**8:
-            return None
-    lo = n  # clears(lo) is False or irrelevant
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if clears(mid):
-            hi = mid
-        else:
-            lo = mid
-    return max(hi, n + 1)
-
-
-def _refine(result: S.NonInferiorityResult, noise: Sequence[float], cand: Sequence[float]) -> S.NonInferiorityResult:
-    """The result with `prompts_needed` / `additional_prompts` from :func:`prompts_needed`."""
-    if result.verdict != INCONCLUSIVE:
-        return result
-    needed = prompts_needed(noise, cand, result)
-    reason = result.reason
-    if needed is not None:
-        reason = re.sub(r"need ~\d+ prompts \(\d+ more\)", f"need ~{needed} prompts ({needed - result.n} more)", reason)
-    return replace(result, prompts_needed=needed, additional_prompts=None if needed is None else needed - result.n,
-                   reason=reason)
+def _non_inferiority(cand: Sequence[float], noise: Sequence[float], measured: Sequence[bool], opts: Options, *,
+                     margin: float | None = None, clusters: Sequence[str] | None = None) -> S.NonInferiorityResult:
+    """decision.py's rule at this look: excess of (1 - cand) over (1 - noise, where measured)."""
+    margin = opts.margin if margin is None else margin
+    alpha = 1.0 - opts.confidence
+    z = D.look_z(alpha, opts.look)
+    est = D.estimate(cand, noise, measured, z, clusters=clusters)
+    low, high = D.bounds(est, z)
+    verdict = D.decide(low, high, margin)
+    needed = None
+    if verdict == PASS:
+        reason = f"upper bound {high:.4f} < margin {margin:g}"
+    elif verdict == FAIL:
+        reason = f"lower bound {low:.4f} > margin {margin:g}"
+    else:
+        needed = D.prompts_needed(est, margin, D.look_z(alpha, opts.look + 1), opts.power)
+        reason = (f"interval [{low:.4f}, {high:.4f}] contains margin {margin:g}"
+                  + (f"; need ~{needed} prompts ({needed - est.n} more)" if needed else ""))
+    return S.NonInferiorityResult(
+        verdict=verdict, reason=reason, n=est.n, margin=margin, confidence=1.0 - D.look_alpha(alpha, opts.look),
+        noise_disagreement=est.noise_disagreement, candidate_disagreement=est.candidate_disagreement,
+        excess=est.excess, low=low, high=high, std_error=est.se, prompts_needed=needed,
+        additional_prompts=None if needed is None else needed - est.n, power=opts.power,
+        clusters=len(set(clusters)) if clusters is not None else None, resamples=0, seed=0, smoothing=True,
+    )  # fmt: skip
 
 
 def _decision_dict(result: S.NonInferiorityResult) -> dict[str, Any]:
     return asdict(result)
-
-
-def _needed_for_slice(needed: int | None, share: float, total: int) -> int | None:
-    """Prompts in total (at the current slice mix) for a slice to reach `needed` prompts."""
-    if needed is None or share <= 0:
-        return None
-    return max(total + 1, math.ceil(needed / share))
-
-
-# --------------------------------------------------------------------------- sections
 
 
 def _labels_section(items: list[_Item]) -> dict[str, Any] | None:
@@ -635,18 +688,17 @@ def _accuracy_section(items: list[_Item], opts: Options) -> dict[str, Any] | Non
     if not scored:
         return None
     arms: dict[str, Any] = {}
-    for arm in ARMS:
-        values = [i.correct[arm] for i in items if arm in i.correct]
+    for arm in ARMS:  # every rate over the same prompts as the difference below
+        values = [i.correct[arm] for i in scored if arm in i.correct]
         if not values:
             continue
-        low, high = _rate_interval(values, opts, opts.seed + 11)
+        low, high = _rate_interval(values, opts)
         arms[arm] = {"correct": math.fsum(values), "n": len(values), "rate": _mean(values), "low": low, "high": high}
     prim = [i.correct["primary"] for i in scored]
     cand = [i.correct["candidate"] for i in scored]
     b = sum(1 for x, y in zip(prim, cand) if x >= 0.5 > y)  # only Pro right
     c = sum(1 for x, y in zip(prim, cand) if y >= 0.5 > x)  # only the candidate right
-    diff = S.paired_bootstrap_diff(prim, cand, resamples=min(opts.resamples, 1000), confidence=opts.confidence,
-                                   seed=opts.seed + 12)
+    diff = _mean_diff(prim, cand, opts.confidence)
     return {
         "items": len(scored), "arms": arms,
         "mcnemar": {"only_primary_right": b, "only_candidate_right": c, "p": S.mcnemar_exact(b, c)},
@@ -681,12 +733,12 @@ def _operational_section(items: list[_Item], run_final: Mapping[tuple[str, str, 
     measured = sum(1 for i in compared if i.op_noise)
     if compared:
         metrics.append(three_way("operational", "operational behaviour (all checks)", "disagreement", overall_n,
-                                 overall_c, opts, clusters=clusters, noise_measured=measured, seed=opts.seed + 20))
+                                 overall_c, opts, clusters=clusters, noise_measured=measured))
         for k, (check, label) in enumerate(checks):
             metrics.append(three_way(f"operational.{check}", label, "disagreement",
                                      [i.op_noise.get(check, 1.0) for i in compared],
                                      [i.op_cand.get(check, 1.0) for i in compared], opts, clusters=clusters,
-                                     noise_measured=measured, seed=opts.seed + 21 + k))
+                                     noise_measured=measured))
 
     def ratio(values: list[float]) -> dict[str, Any] | None:
         if not values:
@@ -764,40 +816,30 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             if cp is not None:
                 split += 1
                 parts.update(cp)
-        thinking_tokens = sum(c.usage.thoughts for c in ok if c.usage)
-        output_tokens = sum(c.usage.output for c in ok if c.usage)
         arms[arm] = {
             "model": run.arms().get(arm), "requests": len(calls), "ok": len(ok), "successful": successful,
             "unpriced": len(ok) - len(priced), "total_usd": total,
             "mean_usd": _mean(priced) if priced else None,
             "per_success_usd": total / successful if successful else None,
             "parts_usd": {k: parts.get(k, 0.0) for k in ("input", "cached", "output", "thinking")} if split else None,
-            "thinking_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
-            "thinking_token_share": thinking_tokens / output_tokens if output_tokens else None,
+            "thinking_share": F.thinking_share(ok),  # of output tokens: the figure `summary` shows too
+            "thinking_cost_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
         }  # fmt: skip
-    # paired saving per request, over prompts both arms answered
-    prim_costs, cand_costs, clusters = [], [], []
-    for item in items:
-        pc = [c.cost_usd for c in item.calls["primary"] if c is not None and c.ok and c.cost_usd is not None]
-        cc = [c.cost_usd for c in item.calls["candidate"] if c is not None and c.ok and c.cost_usd is not None]
-        if pc and cc:
-            prim_costs.append(_mean(pc))
-            cand_costs.append(_mean(cc))
-            clusters.append(item.slice)
+    # paired saving per request, over prompts both arms answered (figures.paired_costs: `summary` uses it too)
+    pairs = [p for p in F.paired_costs(final) if p[0] in by_item]
     saving = per_1000 = monthly = ratio = None
-    if prim_costs:
-        boot = S.paired_bootstrap_diff(cand_costs, prim_costs, clusters=clusters if opts.cluster_by_slice else None,
-                                       resamples=min(opts.resamples, 1000), confidence=opts.confidence,
-                                       seed=opts.seed + 30)
+    if pairs:
+        prim_costs, cand_costs = [p for _, p, _ in pairs], [c for _, _, c in pairs]
+        clusters = [by_item[pid].slice for pid, _, _ in pairs]
+        boot = _mean_diff(cand_costs, prim_costs, opts.confidence, clusters if opts.cluster_by_slice else None)
         saving = {"estimate": boot.estimate, "low": boot.low, "high": boot.high, "n": boot.n}
         per_1000 = {k: saving[k] * 1000 for k in ("estimate", "low", "high")}
-        mp = _mean(prim_costs)
-        ratio = _mean(cand_costs) / mp if mp > 0 else None
-        if volume:
-            scale = volume * DAYS_PER_MONTH
-            monthly = {"volume_per_day": volume, "days": DAYS_PER_MONTH,
-                       "primary_usd": mp * scale, "candidate_usd": _mean(cand_costs) * scale,
-                       "saving_usd": {k: saving[k] * scale for k in ("estimate", "low", "high")}}
+        ratio = F.cost_ratio(pairs)
+        monthly = F.monthly(pairs, volume)
+        if monthly is not None:
+            scale = volume * DAYS_PER_MONTH  # type: ignore[operator]
+            monthly["saving_usd"] = {"estimate": monthly["saving_usd"], "low": saving["low"] * scale,
+                                     "high": saving["high"] * scale}
     slices: dict[str, dict[str, Any]] = {}
     for item in items:
         for arm in ("primary", "candidate"):
@@ -1023,9 +1065,8 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     manifest = run.manifest
     final = {k: v for k, v in run.final().items() if k[0] in run.prompts}
     items = _items(run, opts)
-    noisy_patterns, json_table = _json_first_pass(items, opts.noisy_field_rate)
     for item in items:
-        _evaluate(item, noisy_patterns)
+        _evaluate(item)
     compared = [i for i in items if i.status == "compared"]
     if not compared:
         raise UserError(f"{run.folder}: no prompt has both a primary and a candidate answer yet "
@@ -1037,21 +1078,19 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
 
     # --- parity (the required gate)
     noise_values, cand_values = [i.noise_agree for i in compared], [i.cand_agree for i in compared]
-    decision = _refine(S.non_inferiority(noise_values, cand_values, margin=opts.margin, confidence=opts.confidence,
-                                         clusters=clusters, resamples=opts.resamples, seed=opts.seed,
-                                         power=opts.power), noise_values, cand_values)
+    measured = [i.noise_measured for i in compared]
+    decision = _non_inferiority(cand_values, noise_values, measured, opts, clusters=clusters)
     metrics = [
         three_way("agreement", "answers disagree (per-prompt comparator)", "disagreement",
                   [i.noise_agree for i in compared], [i.cand_agree for i in compared], opts, clusters=clusters,
-                  noise_measured=noise_measured, seed=opts.seed + 1),
+                  noise_measured=noise_measured),
         three_way("similarity", "similarity score, mean (per-prompt comparator)", "similarity",
                   [i.noise_score for i in compared], [i.cand_score for i in compared], opts, clusters=clusters,
-                  noise_measured=noise_measured, seed=opts.seed + 2),
+                  noise_measured=noise_measured),
     ]
     lexical = [
         three_way(f"lexical.{name}", label, "similarity", [i.lex_noise.get(name, 1.0) for i in compared],
-                  [i.lex_cand[name] for i in compared], opts, clusters=clusters, noise_measured=noise_measured,
-                  seed=opts.seed + 3 + k)
+                  [i.lex_cand[name] for i in compared], opts, clusters=clusters, noise_measured=noise_measured)
         for k, (name, label) in enumerate((("rouge_l", "ROUGE-L F1, mean"), ("token_f1", "token F1, mean")))
     ]
 
@@ -1059,14 +1098,15 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     total = len(compared)
     slice_names = sorted({i.slice for i in compared})
     slice_rows = []
+    alpha = D.look_alpha(1.0 - opts.confidence, opts.look)
     for k, name in enumerate(slice_names):
         members = [i for i in compared if i.slice == name]
         nv, cv = [i.noise_agree for i in members], [i.cand_agree for i in members]
-        res = _refine(S.non_inferiority(nv, cv, margin=opts.margin, confidence=opts.confidence,
-                                        resamples=opts.resamples, seed=opts.seed + 100 + k, power=opts.power), nv, cv)
-        p_pass, p_fail, p_worse = _p_values(res)
-        noise_iv = _rate_interval([1.0 - i.noise_agree for i in members], opts, opts.seed + 200 + k)
-        cand_iv = _rate_interval([1.0 - i.cand_agree for i in members], opts, opts.seed + 300 + k)
+        res = _non_inferiority(cv, nv, [i.noise_measured for i in members], opts)
+        est = D.estimate(cv, nv, [i.noise_measured for i in members], D.look_z(1.0 - opts.confidence, opts.look))
+        p_pass, p_fail = D.p_values(est, opts.margin)
+        noise_iv = _rate_interval([1.0 - i.noise_agree for i in members if i.noise_measured] or [0.0], opts)
+        cand_iv = _rate_interval([1.0 - i.cand_agree for i in members], opts)
         slice_rows.append({
             "slice": name, "n": len(members), "share": len(members) / total,
             "comparators": dict(Counter(i.comparator for i in members).most_common()),
@@ -1074,21 +1114,20 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
             "noise": res.noise_disagreement, "candidate": res.candidate_disagreement,
             "noise_interval": list(noise_iv), "candidate_interval": list(cand_iv),
             "excess": res.excess, "low": res.low, "high": res.high, "std_error": res.std_error,
-            "p_pass": p_pass, "p_fail": p_fail, "p_above_noise": p_worse, "_result": res,
+            "p_pass": p_pass, "p_fail": p_fail, "_result": res,
         })  # fmt: skip
-    alpha = 1.0 - opts.confidence
-    for key in ("p_pass", "p_fail", "p_above_noise"):
+    for key in ("p_pass", "p_fail"):
         for row, adj in zip(slice_rows, S.holm([r[key] for r in slice_rows])):
             row[key + "_holm"] = adj
     for row in slice_rows:
         res = row.pop("_result")
-        if row["p_fail_holm"] < alpha or (row["excess"] >= opts.margin and row["p_above_noise_holm"] < alpha):
-            row["status"] = FAIL
+        if row["p_fail_holm"] < alpha:
+            row["status"] = FAIL  # beyond the margin, family-wise (Holm) across slices
         elif row["p_pass_holm"] < alpha:
             row["status"] = PASS
         else:
             row["status"] = INCONCLUSIVE
-        row["blocking"] = row["status"] == FAIL or (row["status"] == INCONCLUSIVE and row["excess"] >= opts.margin)
+        row["blocking"] = row["status"] == FAIL
         row["prompts_needed"] = res.prompts_needed
     slice_rows.sort(key=lambda r: (-r["excess"], -r["high"], r["slice"]))
 
@@ -1114,9 +1153,7 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
                 f"[{row['low'] * 100:+.1f}, {row['high'] * 100:+.1f}]")
         if multi:
             text += f"; Holm-adjusted p {row['p_pass_holm']:.3g} (below margin) / {row['p_fail_holm']:.3g} (beyond it)"
-        if row["blocking"] and status == INCONCLUSIVE:
-            text += " -- the estimate is at or beyond the margin"
-        needed = _needed_for_slice(row["prompts_needed"], row["share"], total) if row["blocking"] and status == INCONCLUSIVE else None
+        needed = None
         gates.append(_gate(f"slice:{row['slice']}", f"slice {row['slice']}", status, text, required=row["blocking"],
                            prompts_needed=needed, n=row["n"], estimate=row["excess"], low=row["low"],
                            high=row["high"], margin=opts.margin, blocking=row["blocking"]))
@@ -1124,8 +1161,7 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     if accuracy is not None:
         prim, cand = accuracy.pop("_pairs")
         if opts.accuracy_margin is not None:
-            res = _refine(S.non_inferiority(prim, cand, margin=opts.accuracy_margin, confidence=opts.confidence,
-                                            resamples=opts.resamples, seed=opts.seed + 40, power=opts.power), prim, cand)
+            res = _non_inferiority(cand, prim, [True] * len(prim), opts, margin=opts.accuracy_margin)
             accuracy["decision"] = _decision_dict(res)
             gates.append(_ni_gate("accuracy", "accuracy against the expected answers", res,
                                   "candidate accuracy below Pro's by", required=True))
@@ -1142,15 +1178,33 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     if judge_doc is not None:
         pw, cw = judge_doc.pop("_pairs")
         if pw and opts.judge_gate:
-            res = _refine(S.non_inferiority(pw, cw, margin=opts.margin, confidence=opts.confidence,
-                                            resamples=opts.resamples, seed=opts.seed + 50, power=opts.power), pw, cw)
+            res = _non_inferiority(cw, pw, [True] * len(pw), opts)
             judge_doc["decision"] = _decision_dict(res)
             gates.append(_ni_gate("judge", "pairwise judge: Pro preferred minus candidate preferred", res,
                                   "net preference for Pro", required=True))
 
+    # --- who served each arm: a routed arm fails the verdict closed (unless --allow-routed)
+    served = SV.service(((c.arm, c.model, c.model_version) for c in final.values() if c.ok), _catalog())
+    routed = {arm: row for arm, row in served.items() if row["routed"]}
+    if routed:
+        text = "; ".join(f"{arm} asked for {row['requested']}, served by {SV.describe(row)}" for arm, row in routed.items())
+        if opts.allow_routed:
+            gates.append(_gate("served", "every arm served by the model asked for", NOT_GATED,
+                                  text + " (allowed by --allow-routed)", required=False))
+            warnings.append(f"routed arms allowed by --allow-routed: {text}; the figures compare the models that "
+                            "actually served, not the ones named")
+        else:
+            gates.append(_gate("served", "every arm served by the model asked for", ROUTED, text, required=True))
+    else:
+        gates.append(_gate("served", "every arm served by the model asked for",
+                              PASS if any(r["served"] for r in served.values()) else NOT_GATED,
+                              "; ".join(f"{arm}: {SV.describe(row)}" for arm, row in served.items()), required=False))
+
     # --- verdict
     deciding = [g for g in gates if g["status"] != NOT_GATED and (g["required"] or g["status"] == FAIL)]
-    if any(g["status"] == FAIL for g in deciding):
+    if any(g["status"] == ROUTED for g in deciding):
+        status = ROUTED
+    elif any(g["status"] == FAIL for g in deciding):
         status = FAIL
     elif any(g["status"] == INCONCLUSIVE for g in deciding):
         status = INCONCLUSIVE
@@ -1171,14 +1225,17 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
         warnings.append("no Pro-vs-Pro calls in this run: the noise floor is assumed to be zero, so every "
                         "disagreement counts against the candidate (run with --noise-floor)")
     elif noise_measured < total:
-        warnings.append(f"{total - noise_measured} of {total} compared prompts have no Pro-vs-Pro pair: Pro is "
-                        "assumed to agree with itself there (conservative)")
+        warnings.append(f"{total - noise_measured} of {total} compared prompts have no Pro-vs-Pro pair: the noise "
+                        f"floor is estimated on the {noise_measured} that do, and its wider uncertainty is in the interval")
     counts = Counter(i.status for i in items)
-    if counts["primary_error"]:
-        warnings.append(f"{counts['primary_error']} prompt(s) left out: the primary call failed")
-    if counts["candidate_error"]:
-        warnings.append(f"{counts['candidate_error']} prompt(s) left out of parity: the candidate call failed "
-                        "after retries (see the error rate per arm)")
+    failures = _failures_section(items)
+    if failures["primary"]["calls"]:
+        warnings.append(f"{failures['primary']['calls']} primary call(s) had no usable answer "
+                        f"({_classes(failures['primary'])}): left out of both sides; {counts['primary_error']} "
+                        "prompt(s) had no usable primary answer at all")
+    if failures["candidate"]["calls"]:
+        warnings.append(f"{failures['candidate']['calls']} candidate call(s) had no usable answer "
+                        f"({_classes(failures['candidate'])}): each counts as a disagreement")
     if counts["not_run"]:
         warnings.append(f"{counts['not_run']} prompt(s) have not been run yet")
     unpriced = sum(a["unpriced"] for a in cost["arms"].values())
@@ -1206,18 +1263,57 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
         "gates": gates,
         "coverage": {
             "prompts": len(items), "compared": total, "primary_errors": counts["primary_error"],
-            "candidate_errors": counts["candidate_error"], "not_run": counts["not_run"],
+            "candidate_errors": failures["candidate"]["calls"], "not_run": counts["not_run"],
             "noise_measured": noise_measured, "noise_assumed": total - noise_measured,
             "comparators": dict(Counter(i.comparator for i in compared).most_common()),
         },
-        "parity": {"decision": _decision_dict(decision), "metrics": metrics},
+        "parity": {"decision": _decision_dict(decision), "metrics": metrics,
+                   "method": {"interval": "normal, influence-function standard error (noise floor estimated only "
+                                          "where measured), smoothed with z^2/2 pseudo-prompts at +/-1",
+                              "looks": D.SPENDING, "look": opts.look,
+                              "alpha": D.look_alpha(1.0 - opts.confidence, opts.look),
+                              "slices": D.MULTIPLICITY,
+                              "fail_rule": "FAIL only when the interval lies beyond the margin"}},
+        "failures": failures, "served": served,
+        "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
         "slices": slice_rows,
-        "json_fields": _json_fields(items, noisy_patterns, json_table),
+        "json_fields": _json_fields(items, opts),
         "labels": labels, "accuracy": accuracy, "operational": operational, "lexical": lexical,
         "judge": judge_doc, "cost": cost, "latency": latency,
         "disagreements": _disagreements(compared, opts.show),
         "warnings": warnings,
     }  # fmt: skip
+
+
+def _failures_section(items: list[_Item]) -> dict[str, Any]:
+    """Calls without a usable answer, per arm and class, with a sample message per class."""
+    out: dict[str, Any] = {}
+    for arm in ARMS:
+        classes: Counter = Counter()
+        samples: dict[str, str] = {}
+        for item in items:
+            classes.update(item.failures.get(arm) or {})
+            for (a, kind), message in item.samples.items():
+                if a == arm:
+                    samples.setdefault(kind, message)
+        out[arm] = {"calls": sum(classes.values()),
+                    "classes": [{"class": k, "calls": n, "sample": samples.get(k)} for k, n in classes.most_common()]}
+    out["rule"] = ("a candidate or noise call without a usable answer counts as a disagreement; a primary call "
+                   "without one is left out of both sides")
+    return out
+
+
+def _classes(arm: Mapping[str, Any]) -> str:
+    return ", ".join(f"{c['class']} x{c['calls']}" for c in arm["classes"])
+
+
+def _catalog() -> Any:
+    from migrate.catalog import bundled_catalog
+
+    try:
+        return bundled_catalog()
+    except UserError:
+        return None
 
 
 def _more_often(x: float) -> str:
@@ -1229,6 +1325,9 @@ def _headline(status: str, d: S.NonInferiorityResult, models: Mapping[str, str],
     cand, prim = models.get("candidate", "the candidate"), models.get("primary", "Pro")
     margin = f"{d.margin * 100:g} pp"
     first = deciding[0] if deciding else None
+    if status == ROUTED:
+        return (f"ROUTED: {first['summary']}; the comparison is not between the models named. Re-run against "
+                "models served as asked, or judge what actually served with --allow-routed")
     if status == PASS:
         return (f"PASS: {cand} disagrees with {prim} {_more_often(d.excess)} than {prim} disagrees with itself; "
                 f"the upper bound {_pp(d.high)} is below the {margin} margin ({n} prompts)")
@@ -1243,19 +1342,44 @@ def _headline(status: str, d: S.NonInferiorityResult, models: Mapping[str, str],
             f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}], which does not settle the {margin} margin{need}")
 
 
-def _json_fields(items: list[_Item], patterns: list[str], table: Mapping[str, Any]) -> dict[str, Any] | None:
-    json_items = [i for i in items if i.comparator == "json"]
+def _json_fields(items: list[_Item], opts: Options) -> dict[str, Any] | None:
+    """Every JSON leaf field, never dropped: its weight in the JSON parity figure (a prompt's
+    agreement is the share of its fields that agree), how often Pro disagrees with itself on it
+    and how often the candidate disagrees with Pro; the excess is judged against its own noise."""
+    json_items = [i for i in items if i.comparator == "json" and i.status == "compared"]
     if not json_items:
         return None
-    noise, cand = table["noise"], table["candidate"]
+    weight: Counter = Counter()
+    pairs = 0
+    tables: dict[str, tuple[Counter, Counter]] = {"noise": (Counter(), Counter()), "candidate": (Counter(), Counter())}
+    prompt_noisy = 0
+    for item in json_items:
+        for leaves, _ in item.json_fields["candidate"]:
+            pairs += 1
+            for leaf in leaves:
+                weight[leaf] += 1.0 / len(leaves)
+        for arm, (seen, wrong) in tables.items():
+            for leaves, bad in item.json_fields[arm]:
+                seen.update(leaves)
+                wrong.update(bad & leaves)
+        prompt_noisy += any(bad for _, bad in item.json_fields["noise"])
     rows = []
-    for path in sorted(set(noise) | set(cand), key=lambda p: (-(cand.get(p, 0) - noise.get(p, 0)), p)):
-        ignored = sum(1 for i in json_items if any(_generalise(x) == path for x in i.json_noisy))
-        rows.append({"path": path, "compared_noise": table["noise_prompts"], "noise": noise.get(path, 0),
-                     "compared_candidate": table["candidate_prompts"], "candidate": cand.get(path, 0),
-                     "noisy": path in patterns, "ignored_prompts": ignored})
-    return {"prompts": len(json_items), "noisy_patterns": patterns,
-            "prompt_noisy": sum(1 for i in json_items if i.json_noisy), "paths": rows}
+    (n_seen, n_wrong), (c_seen, c_wrong) = tables["noise"], tables["candidate"]
+    for path in set(n_seen) | set(c_seen):
+        noise_rate = n_wrong[path] / n_seen[path] if n_seen[path] else None
+        cand_rate = c_wrong[path] / c_seen[path] if c_seen[path] else None
+        rows.append({
+            "path": path, "weight": weight[path] / pairs if pairs else 0.0,
+            "compared_noise": n_seen[path], "noise": n_wrong[path], "noise_rate": noise_rate,
+            "compared_candidate": c_seen[path], "candidate": c_wrong[path], "candidate_rate": cand_rate,
+            "excess": None if noise_rate is None or cand_rate is None else cand_rate - noise_rate,
+            "noisy": noise_rate is not None and noise_rate >= opts.noisy_field_rate,
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-(r["weight"] * (r["excess"] if r["excess"] is not None else (r["candidate_rate"] or 0.0))),
+                             r["path"]))
+    return {"prompts": len(json_items), "pairs": pairs, "noisy_patterns": sorted(r["path"] for r in rows if r["noisy"]),
+            "prompt_noisy": prompt_noisy, "paths": rows,
+            "rule": "a prompt's JSON agreement is the share of its leaf fields that agree; no field is left out"}
 
 
 def _disagreements(compared: list[_Item], show: int) -> list[dict[str, Any]]:
@@ -1278,11 +1402,12 @@ def plan(*, margin: float, expected_agreement: float, noise_agreement: float | N
         raise UserError(f"--margin must be a fraction between 0 and 1, got {margin}")
     if slices < 1:
         raise UserError("--slices must be at least 1")
+    first_look = 1.0 - D.look_alpha(1.0 - confidence, 1)  # the level the gate's first look decides at
     try:
-        n = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement, confidence, power,
+        n = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement, first_look, power,
                                           discordant_rate=discordant_rate)
         per_slice = S.sample_size_non_inferiority(margin, expected_agreement, noise_agreement,
-                                                  1.0 - (1.0 - confidence) / slices, power,
+                                                  1.0 - (1.0 - first_look) / slices, power,
                                                   discordant_rate=discordant_rate) if slices > 1 else None
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -1294,13 +1419,14 @@ def plan(*, margin: float, expected_agreement: float, noise_agreement: float | N
     precision = S.sample_size_proportion(expected_agreement, margin, confidence) if 0 < expected_agreement < 1 else None
     rows = [
         {"id": "non_inferiority", "prompts": n,
-         "what": f"PASS with {power:.0%} power if the candidate is as good as assumed (one-sided {confidence:.0%}, "
-                 f"margin {margin * 100:g} pp, discordant rate {psi * 100:.1f}%)"},
+         "what": f"PASS with {power:.0%} power at the first look if the candidate is as good as assumed (one-sided "
+                 f"{first_look:.1%}: the first look spends half of alpha; margin {margin * 100:g} pp, discordant rate "
+                 f"{psi * 100:.1f}%)"},
     ]  # fmt: skip
     if per_slice is not None:
         rows.append({"id": "per_slice", "prompts": per_slice * slices,
                      "what": f"the same in each of {slices} slices ({per_slice} per slice, Bonferroni-adjusted "
-                             f"{1 - (1 - confidence) / slices:.2%})"})
+                             f"{1 - (1 - first_look) / slices:.2%})"})
     rows.append({"id": "critical", "prompts": critical_n,
                  "what": f"bound a never-seen critical failure below {limit * 100:g}% (rule of three at {confidence:.0%})"})
     if precision is not None:

@@ -1,7 +1,7 @@
 """`flm shadow report | gate | plan | judge`: parse, call, render. Registered on the `flm shadow` app.
 
     report RUN [--format terminal|html|md|json|junit] [--out FILE]   the whole story, any format
-    gate RUN [--margin 0.02] [--confidence 0.95] [--junit FILE]      exit 0 PASS, 1 FAIL, 3 INCONCLUSIVE
+    gate RUN [--margin 0.02] [--confidence 0.95] [--junit FILE]      exit 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 4 ROUTED
     plan [RUN] --margin 0.02 --expected-agreement 0.95               prompts needed, before spending
     judge RUN --model M [--backend ...]                              optional pairwise LLM judge
 
@@ -30,10 +30,8 @@ POWER = typer.Option(0.8, "--power", help="Power used to size the prompts still 
 COMPARE = typer.Option(None, "--compare", help="Comparator for prompts without their own `compare`: exact, json, "
                                                "label, rouge_l, token_f1 (default: exact).")
 COMPARE_ALL = typer.Option(None, "--compare-all", help="Comparator forced on every prompt, ignoring the dataset's.")
-CLUSTER = typer.Option(False, "--cluster-by-slice", help="Bootstrap whole slices instead of prompts.")
+CLUSTER = typer.Option(False, "--cluster-by-slice", help="Cluster-robust intervals: whole slices as the units.")
 VOLUME = typer.Option(None, "--volume", help="Requests per day, for the projected monthly saving.")
-RESAMPLES = typer.Option(2000, "--resamples", help="Bootstrap resamples.")
-SEED = typer.Option(0, "--seed", help="Bootstrap seed (same run + seed = same numbers).")
 NOISY = typer.Option(0.10, "--noisy-field-rate", help="A JSON field Pro disagrees with itself on in at least this "
                                                      "share of prompts is noisy for the whole run.")
 CRITICAL = typer.Option(None, "--max-critical-rate", help="Gate: upper bound on the candidate's new critical failures "
@@ -44,23 +42,40 @@ P95 = typer.Option(None, "--max-p95-ratio", help="Gate: candidate p95 latency at
 SAVING = typer.Option(None, "--min-monthly-saving", help="Gate: projected monthly saving (USD, needs --volume) at least this.")
 JUDGE = typer.Option(True, "--judge/--no-judge", help="Include the run's pairwise judgements (from `flm shadow judge`).")
 SHOW = typer.Option(10, "--show", help="Worst disagreements to show side by side.")
+ALLOW_ROUTED = typer.Option(False, "--allow-routed", help="Judge a run whose arms were served by another model than "
+                                                          "asked (from each answer's modelVersion) instead of failing "
+                                                          "closed with exit 4.")
 
 
 def _document(run_folder: Path, *, margin: float, confidence: float, power: float, compare: Optional[str],
-              compare_all: Optional[str], cluster_by_slice: bool, volume: Optional[float], resamples: int, seed: int,
+              compare_all: Optional[str], cluster_by_slice: bool, volume: Optional[float],
               noisy_field_rate: float, max_critical_rate: Optional[float], accuracy_margin: Optional[float],
-              max_p95_ratio: Optional[float], min_monthly_saving: Optional[float], judge: bool, show: int = 10) -> dict:
+              max_p95_ratio: Optional[float], min_monthly_saving: Optional[float], judge: bool, show: int = 10,
+              allow_routed: bool = False, look: bool = True) -> dict:
+    """The verdict document; with `look` this is a look at the run's data, recorded in looks.jsonl."""
     from migrate.shadow import judge as judge_mod
+    from migrate.shadow import looks
     from migrate.shadow.store import load_run
     from migrate.shadow.verdict import Options, compute
 
-    options = Options(margin=margin, confidence=confidence, power=power, resamples=resamples, seed=seed,
+    run = load_run(run_folder)
+    print_ = looks.fingerprint(run)
+    number, known = looks.look_for(run_folder, print_) if look else (1, True)
+    options = Options(margin=margin, confidence=confidence, power=power,
                       cluster_by_slice=cluster_by_slice, compare=compare, compare_all=compare_all,
                       noisy_field_rate=noisy_field_rate, volume_per_day=volume, show=show,
                       max_critical_rate=max_critical_rate, accuracy_margin=accuracy_margin,
-                      max_p95_ratio=max_p95_ratio, min_monthly_saving=min_monthly_saving)
-    run = load_run(run_folder)
-    return compute(run, options, judge=judge_mod.load(run_folder) if judge else None)
+                      max_p95_ratio=max_p95_ratio, min_monthly_saving=min_monthly_saving, look=number,
+                      allow_routed=allow_routed)
+    doc = compute(run, options, judge=judge_mod.load(run_folder) if judge else None)
+    if not known:
+        problem = looks.record(run_folder, {"look": number, "fingerprint": print_,
+                                            "compared": doc["coverage"]["compared"],
+                                            "alpha": doc["parity"]["method"]["alpha"], "margin": margin,
+                                            "verdict": doc["verdict"]["status"]})
+        if problem:
+            doc["warnings"].append(problem)
+    return doc
 
 
 def _write(path: Path, text: str) -> None:
@@ -86,20 +101,20 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
     margin: float = MARGIN, confidence: float = CONFIDENCE, power: float = POWER, compare: Optional[str] = COMPARE,
     compare_all: Optional[str] = COMPARE_ALL, cluster_by_slice: bool = CLUSTER, volume: Optional[float] = VOLUME,
-    resamples: int = RESAMPLES, seed: int = SEED, noisy_field_rate: float = NOISY,
+    noisy_field_rate: float = NOISY,
     max_critical_rate: Optional[float] = CRITICAL, accuracy_margin: Optional[float] = ACCURACY,
     max_p95_ratio: Optional[float] = P95, min_monthly_saving: Optional[float] = SAVING, judge: bool = JUDGE,
-    show: int = SHOW,
+    show: int = SHOW, allow_routed: bool = ALLOW_ROUTED,
 ) -> None:
     """The verdict and everything behind it: parity vs the noise floor, slices, cost, latency, worst cases."""
     from migrate.shadow.reports import renderer
 
     render = renderer(format)  # validate the format before the work
     doc = _document(run_folder, margin=margin, confidence=confidence, power=power, compare=compare,
-                    compare_all=compare_all, cluster_by_slice=cluster_by_slice, volume=volume, resamples=resamples,
-                    seed=seed, noisy_field_rate=noisy_field_rate, max_critical_rate=max_critical_rate,
+                    compare_all=compare_all, cluster_by_slice=cluster_by_slice, volume=volume,
+                    noisy_field_rate=noisy_field_rate, max_critical_rate=max_critical_rate,
                     accuracy_margin=accuracy_margin, max_p95_ratio=max_p95_ratio,
-                    min_monthly_saving=min_monthly_saving, judge=judge, show=show)
+                    min_monthly_saving=min_monthly_saving, judge=judge, show=show, allow_routed=allow_routed)
     if out is None and format.lower() in ("terminal", "text", "table"):
         from migrate.shadow.reports.terminal import render as draw
 
@@ -118,23 +133,25 @@ def gate(
     run_folder: Path = typer.Argument(..., help="A run folder written by `flm shadow run`."),
     margin: float = MARGIN, confidence: float = CONFIDENCE, power: float = POWER, compare: Optional[str] = COMPARE,
     compare_all: Optional[str] = COMPARE_ALL, cluster_by_slice: bool = CLUSTER, volume: Optional[float] = VOLUME,
-    resamples: int = RESAMPLES, seed: int = SEED, noisy_field_rate: float = NOISY,
+    noisy_field_rate: float = NOISY,
     max_critical_rate: Optional[float] = CRITICAL, accuracy_margin: Optional[float] = ACCURACY,
     max_p95_ratio: Optional[float] = P95, min_monthly_saving: Optional[float] = SAVING, judge: bool = JUDGE,
     junit: Optional[Path] = typer.Option(None, "--junit", help="Also write JUnit XML (one case per gate and slice)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the verdict document as JSON."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write a Markdown PR comment."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the verdict line."),
+    allow_routed: bool = ALLOW_ROUTED,
 ) -> None:
-    """CI gate: exit 0 PASS, 1 FAIL, 3 INCONCLUSIVE (2 = usage error)."""
+    """CI gate: exit 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 4 ROUTED (an arm was served by another model than asked;
+    fails closed unless --allow-routed), 2 usage error."""
     from migrate.shadow.reports import json_report, junit as junit_report, markdown as md_report
     from migrate.shadow.reports.terminal import gate_summary, verdict_line
 
     doc = _document(run_folder, margin=margin, confidence=confidence, power=power, compare=compare,
-                    compare_all=compare_all, cluster_by_slice=cluster_by_slice, volume=volume, resamples=resamples,
-                    seed=seed, noisy_field_rate=noisy_field_rate, max_critical_rate=max_critical_rate,
+                    compare_all=compare_all, cluster_by_slice=cluster_by_slice, volume=volume,
+                    noisy_field_rate=noisy_field_rate, max_critical_rate=max_critical_rate,
                     accuracy_margin=accuracy_margin, max_p95_ratio=max_p95_ratio,
-                    min_monthly_saving=min_monthly_saving, judge=judge)
+                    min_monthly_saving=min_monthly_saving, judge=judge, allow_routed=allow_routed)
     for path, render in ((junit, junit_report.render), (json_out, json_report.render), (markdown, md_report.render)):
         if path is not None:
             _write(path, render(doc))
@@ -173,9 +190,9 @@ def plan(
     pilot = None
     if run_folder is not None:
         doc = _document(run_folder, margin=margin, confidence=confidence, power=power, compare=None, compare_all=None,
-                        cluster_by_slice=False, volume=None, resamples=1000, seed=0, noisy_field_rate=0.10,
+                        cluster_by_slice=False, volume=None, noisy_field_rate=0.10,
                         max_critical_rate=None, accuracy_margin=None, max_p95_ratio=None, min_monthly_saving=None,
-                        judge=False)
+                        judge=False, look=False)
         pilot = pilot_figures(doc)
     if expected_agreement is None:
         if pilot is None:

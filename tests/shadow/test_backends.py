@@ -44,7 +44,8 @@ def test_gemini_request_and_normalised_response():
 
     out = run(call(lambda c: GeminiBackend(c, base_url="http://fake", env={"GEMINI_API_KEY": "k-123456"}), handler))
     assert seen["url"] == "http://fake/v1beta/models/gemini-2.5-pro:generateContent"
-    assert seen["key"] == "k-123456" and seen["body"] == REQUEST
+    # the Developer API stores requests by default since 2026-10-26: a shadow run opts out per request
+    assert seen["key"] == "k-123456" and seen["body"] == {"store": False, **REQUEST}
     assert out.response["text"] == "hello"  # thought parts are not the answer
     assert out.response["tool_calls"] == [{"name": "f", "args": {"x": 1}}]
     assert out.response["finish_reason"] == "STOP" and not out.response["blocked"]
@@ -204,3 +205,25 @@ def test_merge_chunks_keeps_function_calls_and_last_finish():
     merged = merge_gemini_chunks([ANSWER, {"candidates": [{"finishReason": "MAX_TOKENS"}]}])
     response, _ = normalise_gemini(merged)
     assert response["finish_reason"] == "MAX_TOKENS" and response["tool_calls"][0]["name"] == "f"
+
+
+def test_gemini_store_field_opt_in_and_dataset_value_overridden():
+    bodies = []
+
+    def handler(request):
+        bodies.append(request.content)
+        return httpx.Response(200, json=ANSWER)
+
+    run(call(lambda c: GeminiBackend(c, base_url="http://fake", env={"GEMINI_API_KEY": "k"}, store=True), handler))
+    assert json.loads(bodies[-1])["store"] is True
+    request = {**REQUEST, "store": True}  # a logged request that asked to be stored
+    body = json.dumps(request).encode()
+    out_spec = CallSpec("p1", "candidate", 0, "gemini-2.5-pro", request, body, "h")
+
+    async def once():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await GeminiBackend(client, base_url="http://fake", env={"GEMINI_API_KEY": "k"}).generate(
+                out_spec, stream=False, timeout=5)
+
+    run(once())
+    assert bodies[-1].count(b'"store"') == 1 and json.loads(bodies[-1])["store"] is False

@@ -39,8 +39,11 @@ def doc(example):
 def test_bundled_example_tells_the_whole_story(doc):
     assert doc["verdict"]["status"] == "FAIL" and doc["verdict"]["exit_code"] == 1
     cov = doc["coverage"]
-    assert (cov["prompts"], cov["compared"], cov["candidate_errors"]) == (60, 59, 1)  # the 503 is not a mismatch
-    assert cov["comparators"] == {"label": 20, "rouge_l": 20, "json": 19}
+    # the candidate's 503 (after retries) and its safety block are answers it did not give: disagreements, by class
+    assert (cov["prompts"], cov["compared"], cov["candidate_errors"]) == (60, 60, 2)
+    classes = {c["class"]: c["calls"] for c in doc["failures"]["candidate"]["classes"]}
+    assert classes == {"http 503": 1, "blocked (SAFETY)": 1} and doc["failures"]["primary"]["calls"] == 0
+    assert cov["comparators"] == {"label": 20, "rouge_l": 20, "json": 20}
     worst = doc["slices"][0]
     assert worst["slice"] == "reply-draft" and worst["status"] == "FAIL"
     labels = next(r for r in doc["slices"] if r["slice"] == "ticket-label")

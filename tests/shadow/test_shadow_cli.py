@@ -37,8 +37,12 @@ def test_summary_json(example_run):
     data = json.loads(result.output)
     cost = data["cost"]
     assert 0 < cost["candidate_to_primary_ratio"] < 0.2
-    assert cost["monthly"]["saving_usd"] == pytest.approx(
-        (cost["arms"]["primary"]["mean_usd"] - cost["arms"]["candidate"]["mean_usd"]) * 10000 * 30)
+    # over the prompts both arms answered (as the report's saving): the candidate's 503 prompt is left out
+    run = load_run(example_run)
+    ok = {(c.prompt_id, c.arm): c.cost_usd for c in run.final().values() if c.ok}
+    pairs = [(ok[(p, "primary")], ok[(p, "candidate")]) for p in run.prompts if (p, "primary") in ok and (p, "candidate") in ok]
+    assert len(pairs) == 59
+    assert cost["monthly"]["saving_usd"] == pytest.approx(sum(a - b for a, b in pairs) / len(pairs) * 10000 * 30)
     assert cost["arms"]["primary"]["thoughts_share_of_output"] > 0.5
     lat = data["latency"]
     assert lat["candidate"]["p50_ms"] < lat["primary"]["p50_ms"] <= lat["primary"]["p95_ms"] <= lat["primary"]["p99_ms"]
@@ -48,7 +52,8 @@ def test_summary_json(example_run):
     assert data["finish_reasons"]["candidate"].get("SAFETY") == 1
     parity = data["parity"]
     assert parity["noise_vs_primary"]["normalised"] > parity["candidate_vs_primary"]["normalised"]
-    assert parity["expected"]["primary"]["match"] > parity["expected"]["candidate"]["match"]
+    acc = parity["verdict"]["accuracy"]  # the verdict's own figures, not a second computation
+    assert acc["primary"]["rate"] > acc["candidate"]["rate"] and acc["primary"]["n"] == acc["candidate"]["n"]
     assert data["pricing"]["as_of"]
 
 
@@ -62,7 +67,7 @@ def test_summary_table(example_run):
 def test_resume_of_a_complete_run_sends_nothing(example_run):
     result = invoke("run", "--resume", example_run, "-q")
     assert result.exit_code == 0, result.output
-    assert "0 calls recorded" in result.output and "180 already recorded" in result.output
+    assert "0 by this invocation" in result.output and "180 were already recorded" in result.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -15,7 +15,7 @@ from scipy import stats as sps
 from migrate.errors import UserError
 from migrate.shadow import stats as S
 from migrate.shadow.store import load_run
-from migrate.shadow.verdict import Options, compute, plan, prompts_needed, resolve_comparator, three_way
+from migrate.shadow.verdict import Options, compute, plan, resolve_comparator, three_way
 from synthetic_runs import CANDIDATE, PRIMARY, ROOT, Answer, Item, json_run, label_run, write_run
 
 
@@ -37,7 +37,7 @@ def test_candidate_identical_to_the_primary_passes(tmp_path):
     assert "PASS" in out
     doc = compute(load_run(folder))
     assert doc["verdict"]["status"] == "PASS" and doc["parity"]["decision"]["high"] < 0.02
-    assert all(g["status"] == "PASS" for g in doc["gates"] if g["id"].startswith("slice:"))
+    assert not any(g["status"] == "FAIL" for g in doc["gates"] if g["id"].startswith("slice:"))
 
 
 def test_candidate_flipping_ten_percent_of_labels_fails_at_a_two_point_margin(tmp_path):
@@ -61,30 +61,54 @@ def test_thirty_prompts_are_inconclusive_and_ask_for_more(tmp_path):
     v = doc["verdict"]
     assert v["status"] == "INCONCLUSIVE" and v["exit_code"] == 3
     assert v["prompts_needed"] > 30 and v["additional_prompts"] == v["prompts_needed"] - 30
-    # and the number asked for is enough: the same (identical) candidate at that size passes
-    more = compute(load_run(label_run(tmp_path / "more", v["prompts_needed"])))
+    # and the number asked for is enough at the next look (which spends the next slice of alpha)
+    more = compute(load_run(label_run(tmp_path / "more", v["prompts_needed"])), Options(look=2))
     assert more["verdict"]["status"] == "PASS"
 
 
-def test_a_noisy_json_field_is_not_blamed_on_the_candidate(tmp_path):
+def test_a_field_pro_cannot_repeat_is_judged_against_its_own_noise(tmp_path):
     folder = json_run(tmp_path / "run", 200, pro_noisy_field=True, candidate_field_differs=True)
     code, out = gate(folder, "--margin", 0.02)
-    assert code == 0, out
+    assert code == 0, out  # the candidate is exactly as unstable on `confidence` as Pro itself
     doc = compute(load_run(folder))
-    fields = doc["json_fields"]
-    assert fields["noisy_patterns"] == ["confidence"]
-    row = next(r for r in fields["paths"] if r["path"] == "confidence")
-    assert row["noisy"] and row["noise"] == 200 and row["candidate"] == 200  # reported separately, raw counts
-    assert doc["parity"]["decision"]["candidate_disagreement"] == 0.0
+    row = next(r for r in doc["json_fields"]["paths"] if r["path"] == "confidence")
+    assert row["noisy"] and row["noise"] == 200 and row["candidate"] == 200 and row["weight"] == pytest.approx(0.25)
+    d = doc["parity"]["decision"]
+    assert d["noise_disagreement"] == pytest.approx(0.25) and d["candidate_disagreement"] == pytest.approx(0.25)
     # control: the same candidate differences without Pro-vs-Pro noise are the candidate's fault
     control = json_run(tmp_path / "control", 200, pro_noisy_field=False, candidate_field_differs=True)
     code, out = gate(control, "--margin", 0.02)
     assert code == 1, out
 
 
-def _per_prompt_noise_items():
-    # prompt 1: Pro disagrees with itself on "total" -> the candidate's different total is not counted there;
-    # prompt 2: Pro agrees with itself -> the candidate's different total counts.
+def _field_noise_items(n, pro_repeats, seed=5):
+    """JSON prompts with 4 fields; Pro repeats `confidence` on a `pro_repeats` share of its re-asks; the
+    candidate gets `confidence` wrong every time and every other field right."""
+    rng = __import__("random").Random(seed)
+    items = []
+    for i in range(n):
+        base = {"order_id": f"A-{i}", "total": i, "currency": "EUR", "confidence": 0.5}
+        noise = base if rng.random() < pro_repeats else dict(base, confidence=0.6)
+        items.append(Item(f"j{i}", compare="json", answers={
+            "primary": Answer(json.dumps(base)), "noise": Answer(json.dumps(noise)),
+            "candidate": Answer(json.dumps(dict(base, confidence=0.9)))}))
+    return items
+
+
+def test_a_field_pro_repeats_only_a_tenth_of_the_time_is_still_compared(tmp_path):
+    # before: a field Pro repeats on ~10% of re-asks was dropped from both sides, and this candidate PASSed
+    doc = compute(load_run(write_run(tmp_path / "run", _field_noise_items(1500, 0.10))))
+    row = next(r for r in doc["json_fields"]["paths"] if r["path"] == "confidence")
+    assert row["noise_rate"] == pytest.approx(0.9, abs=0.03) and row["candidate_rate"] == 1.0
+    assert row["excess"] == pytest.approx(0.1, abs=0.03) and row["weight"] == pytest.approx(0.25)
+    d = doc["parity"]["decision"]
+    assert d["noise_disagreement"] == pytest.approx(0.25 * 0.9, abs=0.01)  # the floor is not 0 by construction
+    assert d["excess"] == pytest.approx(0.025, abs=0.008)
+    assert doc["verdict"]["status"] == "FAIL"
+    assert sorted(r["path"] for r in doc["json_fields"]["paths"]) == ["confidence", "currency", "order_id", "total"]
+
+
+def test_each_field_counts_against_its_own_noise_in_every_prompt(tmp_path):
     items = []
     for i, pro_noisy in enumerate((True, False)):
         base = {"id": i, "total": 10}
@@ -92,17 +116,14 @@ def _per_prompt_noise_items():
             "primary": Answer(json.dumps(base)),
             "noise": Answer(json.dumps(dict(base, total=11) if pro_noisy else base)),
             "candidate": Answer(json.dumps(dict(base, total=12)))}))
-    return items
-
-
-def test_a_field_noisy_in_one_prompt_is_ignored_there_only(tmp_path):
-    folder = write_run(tmp_path / "run", _per_prompt_noise_items())
-    doc = compute(load_run(folder))
-    assert doc["parity"]["decision"]["candidate_disagreement"] == pytest.approx(0.5)
-    assert doc["parity"]["decision"]["noise_disagreement"] == 0.0
-    assert doc["json_fields"]["prompt_noisy"] == 1 and doc["json_fields"]["noisy_patterns"] == []
-    worst = doc["disagreements"]
-    assert [d["id"] for d in worst] == ["j1"] and "total" in worst[0]["reason"]
+    doc = compute(load_run(write_run(tmp_path / "run", items)))
+    d = doc["parity"]["decision"]
+    assert d["candidate_disagreement"] == pytest.approx(0.5)  # one of two fields wrong, in both prompts
+    assert d["noise_disagreement"] == pytest.approx(0.25)  # Pro's own miss on `total` in one prompt
+    row = next(r for r in doc["json_fields"]["paths"] if r["path"] == "total")
+    assert (row["noise"], row["compared_noise"], row["candidate"], row["compared_candidate"]) == (1, 2, 2, 2)
+    assert doc["json_fields"]["prompt_noisy"] == 1
+    assert "total" in doc["disagreements"][0]["reason"]
 
 
 # --------------------------------------------------------------------------- comparators and coverage
@@ -132,7 +153,7 @@ def test_comparator_options_and_bad_options(tmp_path):
         compute(load_run(tmp_path / "ok"), Options(margin=2))
 
 
-def test_errors_are_not_mismatches_and_missing_noise_is_conservative(tmp_path):
+def test_failed_calls_are_disagreements_and_the_floor_uses_measured_prompts_only(tmp_path):
     items = [
         Item("ok", answers={"primary": Answer("a"), "noise": Answer("a"), "candidate": Answer("a")}),
         Item("cand-err", answers={"primary": Answer("a"), "noise": Answer("a"), "candidate": Answer(status="error")}),
@@ -142,14 +163,42 @@ def test_errors_are_not_mismatches_and_missing_noise_is_conservative(tmp_path):
     ]
     doc = compute(load_run(write_run(tmp_path / "run", items, status="interrupted")))
     cov = doc["coverage"]
-    assert (cov["compared"], cov["candidate_errors"], cov["primary_errors"], cov["not_run"]) == (2, 1, 1, 1)
-    assert (cov["noise_measured"], cov["noise_assumed"]) == (1, 1)
+    assert (cov["compared"], cov["candidate_errors"], cov["primary_errors"], cov["not_run"]) == (3, 1, 1, 1)
+    assert (cov["noise_measured"], cov["noise_assumed"]) == (2, 1)
     d = doc["parity"]["decision"]
-    assert d["candidate_disagreement"] == 0.5 and d["noise_disagreement"] == 0.0
+    assert d["candidate_disagreement"] == pytest.approx(2 / 3) and d["noise_disagreement"] == 0.0
+    assert doc["failures"]["candidate"]["classes"] == [{"class": "http 503", "calls": 1,
+                                                        "sample": "HTTP 503 UNAVAILABLE"}]
+    assert doc["failures"]["primary"]["calls"] == 1
     text = " ".join(doc["warnings"])
-    for needle in ("interrupted", "assumed to agree with itself", "primary call failed", "candidate call failed",
-                   "not been run"):
+    for needle in ("interrupted", "estimated on the 2 that do", "primary call(s) had no usable answer",
+                   "counts as a disagreement", "not been run"):
         assert needle in text
+
+
+def _failing_candidate_items(n, fail_every, kind):
+    items = []
+    for i in range(n):
+        bad = i % fail_every == 0
+        cand = {"error": Answer(status="error"), "empty": Answer(""), "blocked": Answer("", blocked=True, finish_reason="SAFETY"),
+                "truncated": Answer("half an ans", finish_reason="MAX_TOKENS")}[kind] if bad else Answer(f"answer {i}")
+        items.append(Item(f"p{i}", answers={"primary": Answer(f"answer {i}"), "noise": Answer(f"answer {i}"),
+                                            "candidate": cand}))
+    return items
+
+
+@pytest.mark.parametrize("kind", ["error", "empty", "blocked", "truncated"])
+def test_a_candidate_failing_a_fifth_of_the_calls_fails(tmp_path, kind):
+    # before: the failed fifth was dropped from parity and the candidate PASSed on the rest
+    doc = compute(load_run(write_run(tmp_path / "run", _failing_candidate_items(500, 5, kind))))
+    assert doc["verdict"]["status"] == "FAIL"
+    assert doc["parity"]["decision"]["candidate_disagreement"] == pytest.approx(0.2)
+    assert doc["failures"]["candidate"]["calls"] == 100
+
+
+def test_a_run_where_every_candidate_call_failed_fails(tmp_path):
+    doc = compute(load_run(write_run(tmp_path / "run", _failing_candidate_items(40, 1, "error"))))
+    assert doc["verdict"]["status"] == "FAIL" and doc["parity"]["decision"]["candidate_disagreement"] == 1.0
 
 
 def test_no_noise_arm_is_said_loudly(tmp_path):
@@ -187,7 +236,8 @@ def test_operational_parity_and_critical_failures(tmp_path):
     assert op["new_in_candidate"]["upper"] == pytest.approx(sps.beta.ppf(0.95, 3, 8))  # exact one-sided bound
     assert op["tool_calls"] == 1
     metrics = {m["id"]: m for m in op["metrics"]}
-    assert metrics["operational.tool_args"]["candidate"]["value"] == pytest.approx(0.1)
+    # the wrong argument, plus the blocked and the truncated answers (no usable answer agrees on nothing)
+    assert metrics["operational.tool_args"]["candidate"]["value"] == pytest.approx(0.3)
     assert metrics["operational.tool_args"]["noise"]["value"] == 0.0  # 1 vs 1.0 is the same argument
     critical_gate = next(g for g in doc["gates"] if g["id"] == "critical")
     assert critical_gate["status"] == "INCONCLUSIVE" and critical_gate["required"]
@@ -199,7 +249,7 @@ def test_operational_parity_and_critical_failures(tmp_path):
 def test_three_way_matches_reference_values():
     noise = [1.0] * 90 + [0.0] * 10
     cand = [1.0] * 80 + [0.0] * 20
-    m = three_way("x", "x", "disagreement", noise, cand, Options(), seed=3)
+    m = three_way("x", "x", "disagreement", noise, cand, Options())
     ci = sps.binomtest(20, 100).proportion_ci(0.95, method="wilson")
     assert m["candidate"]["value"] == pytest.approx(0.2)
     assert (m["candidate"]["low"], m["candidate"]["high"]) == pytest.approx((ci.low, ci.high))
@@ -222,7 +272,8 @@ def test_slices_worst_first_with_holm(tmp_path):
     assert slices[0]["p_fail"] == pytest.approx(sps.norm.cdf(z))
 
 
-def test_a_slice_beyond_the_margin_blocks_a_pooled_pass(tmp_path):
+def test_a_slice_that_is_only_inconclusive_does_not_block_a_pass(tmp_path):
+    # family-wise (Holm) control: a slice blocks only when it is shown beyond the margin
     items = []
     for i in range(600):
         s = "small" if i < 20 else "big"
@@ -232,9 +283,21 @@ def test_a_slice_beyond_the_margin_blocks_a_pooled_pass(tmp_path):
     doc = compute(load_run(write_run(tmp_path / "run", items)))
     assert doc["gates"][0]["status"] == "PASS"
     small = next(g for g in doc["gates"] if g["id"] == "slice:small")
-    assert small["status"] == "INCONCLUSIVE" and small["blocking"] and small["prompts_needed"] > 600
-    assert doc["verdict"]["status"] == "INCONCLUSIVE"
-    assert "slice small" in doc["verdict"]["headline"]
+    assert small["status"] == "INCONCLUSIVE" and not small["blocking"] and not small["required"]
+    assert doc["verdict"]["status"] == "PASS"
+    assert doc["parity"]["method"]["slices"].startswith("Holm")
+
+
+def test_inside_the_margin_is_never_a_fail(tmp_path):
+    # before: "estimate >= margin and significantly above zero" FAILed candidates truly inside the margin
+    items = []
+    for i in range(400):  # excess 2.5 pp against a 3 pp margin: the interval straddles it
+        items.append(Item(f"p{i}", answers={"primary": Answer("a"), "noise": Answer("a"),
+                                            "candidate": Answer("b" if i % 40 == 0 else "a")}))
+    doc = compute(load_run(write_run(tmp_path / "run", items)), Options(margin=0.02))
+    d = doc["parity"]["decision"]
+    assert d["excess"] == pytest.approx(0.025) and d["low"] > 0 and d["low"] < 0.02
+    assert d["verdict"] == "INCONCLUSIVE" and doc["verdict"]["prompts_needed"] > 400
 
 
 def test_accuracy_mcnemar_against_scipy(tmp_path):
@@ -253,18 +316,19 @@ def test_accuracy_mcnemar_against_scipy(tmp_path):
     assert any(g["id"] == "accuracy" and g["required"] for g in doc["gates"])
 
 
-def test_prompts_needed_projection():
-    result = S.non_inferiority([1.0] * 30, [1.0] * 30, margin=0.02)
-    need = prompts_needed([1.0] * 30, [1.0] * 30, result)
-    assert 150 < need < 260  # the stats module's sqrt(n) scaling would ask for > 1,000
-    assert S.non_inferiority([1.0] * need, [1.0] * need, margin=0.02).verdict == "PASS"
-    assert prompts_needed([1.0] * 300, [1.0] * 300, S.non_inferiority([1.0] * 300, [1.0] * 300, margin=0.02)) is None
+def test_later_looks_spend_less_alpha(tmp_path):
+    folder = label_run(tmp_path / "run", 300, flip=0.0, noise_flip=0.0)
+    run = load_run(folder)
+    bounds = [compute(run, Options(look=k))["parity"]["decision"]["high"] for k in (1, 2, 3)]
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert compute(run, Options(look=3))["parity"]["method"]["alpha"] == pytest.approx(0.05 / 8)
 
 
 def test_plan_known_values():
     p = plan(margin=0.02, expected_agreement=0.95, discordant_rate=0.05)
-    assert p["rows"][0]["prompts"] == S.sample_size_non_inferiority(0.02, 0.95, discordant_rate=0.05)
-    assert 760 <= p["rows"][0]["prompts"] <= 780  # the textbook ~770 (psi 5%, delta 2 pp, 95% / 80%)
+    # the gate's first look decides at one-sided 97.5% (alpha spending): the textbook ~770 at 95% becomes ~980
+    assert p["rows"][0]["prompts"] == S.sample_size_non_inferiority(0.02, 0.95, None, 0.975, discordant_rate=0.05)
+    assert 970 <= p["rows"][0]["prompts"] <= 990
     crit = next(r for r in p["rows"] if r["id"] == "critical")
     assert crit["prompts"] == 149 and S.rule_of_three(149) < 0.02 <= S.rule_of_three(148)
     with pytest.raises(UserError, match="cannot be shown"):
@@ -288,7 +352,8 @@ def test_cost_and_latency_come_from_the_run(tmp_path):
     assert primary["total_usd"] == pytest.approx(sum(c.cost_usd for c in run.calls if c.arm == "primary"))
     assert sum(primary["parts_usd"].values()) == pytest.approx(primary["total_usd"])
     expected_share = 300 * models[PRIMARY]["output"] / (100 * models[PRIMARY]["input"] + 302 * models[PRIMARY]["output"])
-    assert primary["thinking_share"] == pytest.approx(expected_share)
+    assert primary["thinking_cost_share"] == pytest.approx(expected_share)
+    assert primary["thinking_share"] == pytest.approx(300 / 302)  # of output tokens, as `summary` shows it
     per_prompt = [c.cost_usd for c in run.calls if c.arm == "primary"]
     cand = [c.cost_usd for c in run.calls if c.arm == "candidate"]
     saving = sum(per_prompt) / 100 - sum(cand) / 100

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-STATUS_WORD = {"PASS": "PASS", "FAIL": "FAIL", "INCONCLUSIVE": "INCONCLUSIVE", "NOT_GATED": "not gated"}
+STATUS_WORD = {"PASS": "PASS", "FAIL": "FAIL", "INCONCLUSIVE": "INCONCLUSIVE", "NOT_GATED": "not gated",
+               "ROUTED": "ROUTED"}
 ARM_LABEL = {"primary": "Pro (primary)", "noise": "Pro again (noise)", "candidate": "candidate"}
 
 
@@ -94,3 +95,63 @@ def truncate(text: str | None, limit: int) -> str:
         return ""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+# --------------------------------------------------------------------------- rows every view renders alike
+
+JSON_FIELD_HEADER = ["field", "weight", "Pro vs Pro", "Pro vs candidate", "excess", "Pro repeats it?"]
+
+
+def json_field_rows(doc: Mapping[str, Any], limit: int) -> list[list[str]]:
+    """One row per JSON leaf field (none is dropped; `limit` only shortens the table)."""
+    jf = doc.get("json_fields") or {}
+    rows = []
+    for r in (jf.get("paths") or [])[:limit]:
+        rows.append([r["path"], pct(r["weight"]), f"{r['noise']}/{r['compared_noise']}",
+                     f"{r['candidate']}/{r['compared_candidate']}", pp(r["excess"]),
+                     "no: noisy" if r["noisy"] else "yes"])
+    return rows
+
+
+def failure_lines(doc: Mapping[str, Any]) -> list[str]:
+    """'candidate: 3 calls without a usable answer: http 400 x2 (sample), ...' per arm with any."""
+    failures = doc.get("failures") or {}
+    out = []
+    for arm in ("primary", "candidate", "noise"):
+        row = failures.get(arm) or {}
+        if not row.get("calls"):
+            continue
+        classes = ", ".join(f"{c['class']} x{c['calls']}" + (f" ({truncate(c['sample'], 80)})" if c.get("sample")
+                                                              and c["sample"] != c["class"] else "")
+                            for c in row["classes"])
+        what = "left out of both sides" if arm == "primary" else "each counted as a disagreement"
+        out.append(f"{arm}: {row['calls']} call(s) without a usable answer, {what}: {classes}")
+    return out
+
+
+def served_lines(doc: Mapping[str, Any]) -> list[str]:
+    """What served each arm, from the responses' modelVersion."""
+    out = []
+    for arm, row in (doc.get("served") or {}).items():
+        served = ", ".join(f"{name} ({n} of {row['answered']})" for name, n in (row.get("served") or {}).items())
+        if row.get("unreported"):
+            served += (", " if served else "") + f"not reported ({row['unreported']})"
+        flag = " -- ROUTED" if row.get("routed") else ""
+        out.append(f"{arm} asked for {row['requested']}, served by {served or 'not reported'}{flag}")
+    return out
+
+
+def billing_line(doc: Mapping[str, Any]) -> str | None:
+    billing = doc.get("billing") or {}
+    if not billing.get("possibly_billed_calls"):
+        return None
+    return (f"{billing['possibly_billed_calls']} call(s) were sent again after a kill lost their answers: possibly "
+            f"billed twice, at most {usd(billing['possibly_billed_usd'])} (write-ahead ledger sent.jsonl)")
+
+
+def method_line(doc: Mapping[str, Any]) -> str:
+    m = (doc.get("parity") or {}).get("method") or {}
+    if not m:
+        return ""
+    return (f"look {m['look']} at this run (one-sided alpha {m['alpha']:.4g}; {m['looks']}); {m['slices']}; "
+            f"{m['fail_rule']}")

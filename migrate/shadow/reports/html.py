@@ -22,7 +22,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;padding-bo
 .sub{color:var(--muted);font-size:13px}
 .banner{display:flex;gap:22px;align-items:center;border-radius:10px;padding:18px 22px;margin:18px 0;border:2px solid}
 .banner.PASS{background:#dafbe1;border-color:var(--pass)}.banner.FAIL{background:#ffebe9;border-color:var(--fail)}
-.banner.INCONCLUSIVE{background:#fff8c5;border-color:var(--inc)}
+.banner.INCONCLUSIVE{background:#fff8c5;border-color:var(--inc)}.banner.ROUTED{background:#ffebe9;border-color:var(--fail)}
 .verdict{font-size:34px;font-weight:800;letter-spacing:.5px}
 .PASS .verdict{color:var(--pass)}.FAIL .verdict{color:var(--fail)}.INCONCLUSIVE .verdict{color:var(--inc)}
 .headline{font-size:15px;font-weight:600}.need{margin-top:6px;font-weight:600;color:var(--inc)}
@@ -33,7 +33,7 @@ table{border-collapse:collapse;width:100%;margin:6px 0 4px;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:11px;font-weight:700;color:#fff}
-.pill.PASS{background:var(--pass)}.pill.FAIL{background:var(--fail)}.pill.INCONCLUSIVE{background:var(--inc)}
+.pill.PASS{background:var(--pass)}.pill.FAIL{background:var(--fail)}.pill.INCONCLUSIVE{background:var(--inc)}.pill.ROUTED{background:var(--fail)}
 .pill.NOT_GATED{background:#8c959f}
 .chart{display:block;max-width:100%;height:auto;margin:6px 0}
 .row2{display:grid;grid-template-columns:1fr 1fr;gap:20px}
@@ -179,14 +179,11 @@ def _critical(doc: Mapping[str, Any]) -> str:
 
 def _details(doc: Mapping[str, Any]) -> str:
     out = []
-    jf = doc.get("json_fields")
-    if jf and jf["paths"]:
-        rows = [[f"<code>{e(r['path'])}</code>", e(f"{r['noise']}/{r['compared_noise']}"),
-                 e(f"{r['candidate']}/{r['compared_candidate']}"),
-                 "run-wide" if r["noisy"] else e(f"in {r['ignored_prompts']} prompt(s)") if r["ignored_prompts"] else ""]
-                for r in jf["paths"][:30]]
-        out.append("<h2>JSON fields</h2>" + _table(["field", "Pro vs Pro disagree", "Pro vs candidate disagree",
-                                                     "noisy (left out of both comparisons)"], rows))
+    rows = fmt.json_field_rows(doc, 30)
+    if rows:
+        rows = [[f"<code>{e(r[0])}</code>", *map(e, r[1:])] for r in rows]
+        out.append("<h2>JSON fields (each judged against Pro's own repeat of it; none left out)</h2>"
+                   + _table(fmt.JSON_FIELD_HEADER, rows))
     labels = doc.get("labels")
     if labels and labels.get("candidate"):
         c = labels["candidate"]
@@ -269,7 +266,9 @@ def render(doc: Mapping[str, Any]) -> str:
     if v.get("prompts_needed"):
         need = (f'<div class="need">Collect ~{v["prompts_needed"]} prompts in total ({v["additional_prompts"]} more) at '
                 "the current slice mix, then run the report again.</div>")
-    warnings = "".join(f'<div class="warn">{e(w)}</div>' for w in doc["warnings"])
+    facts = fmt.served_lines(doc) + fmt.failure_lines(doc) + [x for x in (fmt.billing_line(doc),) if x]
+    warnings = "".join(f'<div class="warn">{e(w)}</div>' for w in facts + doc["warnings"])
+    warnings += f'<div class="sub">{e(fmt.method_line(doc))}</div>'
     ds = run["dataset"]
     sub = (f"run <code>{e(run['folder'])}</code> ({e(run['status'])}, created {e(run['created_at'])}) &middot; dataset "
            f"<code>{e(ds.get('path'))}</code> &middot; {doc['coverage']['compared']} of {doc['coverage']['prompts']} prompts "
@@ -293,7 +292,7 @@ def render(doc: Mapping[str, Any]) -> str:
 {_details(doc)}
 {_disagreements(doc)}
 <div class="foot">flashlite-migrate {e(doc['tool_version'])} &middot; verdict schema {e(doc['schema'])} v{doc['schema_version']}
-&middot; seed {s['seed']}, {s['resamples']} bootstrap resamples &middot; models: {e(', '.join(f'{a}={m}' for a, m in models.items()))}
+&middot; look {doc['parity']['method']['look']} &middot; models: {e(', '.join(f'{a}={m}' for a, m in models.items()))}
 &middot; dataset sha256 <code>{e((ds.get('sha256') or '')[:16])}</code></div>
 </main></body></html>
 """

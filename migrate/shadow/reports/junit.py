@@ -16,7 +16,7 @@ def _case(suite: ET.Element, classname: str, name: str, status: str, message: st
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
     if not message.startswith(status):
         message = f"{status}: {message}"
-    if status == "FAIL" or (verdict and status == "INCONCLUSIVE"):
+    if status in ("FAIL", "ROUTED") or (verdict and status == "INCONCLUSIVE"):
         failure = ET.SubElement(case, "failure", message=message, type=status)
         failure.text = message
     elif status in ("INCONCLUSIVE", "NOT_GATED"):

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from migrate.shadow.reports import fmt
 
-ICON = {"PASS": "\u2705", "FAIL": "\u274c", "INCONCLUSIVE": "\u26a0\ufe0f", "NOT_GATED": "\u2796"}
+ICON = {"PASS": "\u2705", "FAIL": "\u274c", "INCONCLUSIVE": "\u26a0\ufe0f", "NOT_GATED": "\u2796", "ROUTED": "\u26d4"}
 
 
 def _cell(text: Any) -> str:
@@ -41,6 +41,8 @@ def render(doc: Mapping[str, Any]) -> str:
                 "slice mix, then run the report again.", ""]
     out += [f"`{models.get('candidate')}` vs `{models.get('primary')}` \u00b7 {doc['coverage']['compared']} prompts "
             f"compared \u00b7 margin {s['margin'] * 100:g} pp \u00b7 {conf:.0%} one-sided \u00b7 exit code {v['exit_code']}", ""]
+    facts = fmt.served_lines(doc) + fmt.failure_lines(doc) + [x for x in (fmt.billing_line(doc),) if x]
+    out += [f"- {_cell(line)}" for line in facts] + [f"- {_cell(fmt.method_line(doc))}", ""]
 
     out += ["### Gates", ""]
     out += _table(["", "gate", "status", "detail"],
@@ -51,7 +53,8 @@ def render(doc: Mapping[str, Any]) -> str:
     rows = [[m["label"], fmt.metric_value(m, "noise"), fmt.metric_value(m, "candidate"), fmt.excess_text(m)]
             for m in doc["parity"]["metrics"] + doc["operational"]["metrics"][:1]]
     out += _table(["figure", "Pro vs Pro (noise)", "Pro vs candidate", "excess over noise"], rows)
-    out += ["", f"Intervals: {conf:.0%} (Wilson for rates, paired bootstrap over prompts for the excess).", ""]
+    out += ["", f"Intervals: {conf:.0%} (Wilson for rates, paired bootstrap for the figures); the verdict's own "
+                "bound is in the gate above.", ""]
 
     out += ["### Slices (worst first)", ""]
     rows = []
@@ -112,11 +115,10 @@ def render(doc: Mapping[str, Any]) -> str:
                 f"{judge['ties']}, losses {judge['losses']}"
                 + (f"; win rate {fmt.pct(wr['value'])} {fmt.rate_interval(wr['low'], wr['high'])}" if wr else "")
                 + f"; position bias {fmt.pct(judge['position_bias_rate'])}; judge cost {fmt.usd(judge['cost_usd'])}.", ""]
-    jf = doc.get("json_fields")
-    if jf and (jf["noisy_patterns"] or jf["prompt_noisy"]):
-        noisy = ", ".join(f"`{p}`" for p in jf["noisy_patterns"]) or "none run-wide"
-        out += [f"Noisy JSON fields (Pro disagrees with itself; not counted against the candidate): {noisy}; "
-                f"{jf['prompt_noisy']} prompt(s) had field-level Pro-vs-Pro noise.", ""]
+    rows = fmt.json_field_rows(doc, 10)
+    if rows:
+        out += ["JSON fields (each judged against Pro's own repeat of it; none left out):", ""]
+        out += _table(fmt.JSON_FIELD_HEADER, rows) + [""]
 
     if doc["disagreements"]:
         out += ["<details><summary>Worst disagreements</summary>", ""]
@@ -131,5 +133,5 @@ def render(doc: Mapping[str, Any]) -> str:
     if doc["warnings"]:
         out.append("")
     out.append(f"<sub>flashlite-migrate {doc['tool_version']} \u00b7 verdict schema {doc['schema_version']} \u00b7 "
-               f"seed {s['seed']}, {s['resamples']} resamples</sub>")
+               f"look {doc['parity']['method']['look']}</sub>")
     return "\n".join(out) + "\n"

@@ -12,7 +12,8 @@ from rich.text import Text
 
 from migrate.shadow.reports import fmt
 
-STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow", "NOT_GATED": "dim"}
+STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow", "NOT_GATED": "dim",
+         "ROUTED": "bold magenta"}
 
 
 def _status(status: str) -> Text:
@@ -39,8 +40,12 @@ def banner(doc: Mapping[str, Any]) -> Panel:
                     "current slice mix, then run the report again\n", style="yellow")
     s = doc["settings"]
     body.append(f"{models.get('candidate')} vs {models.get('primary')}; margin {s['margin'] * 100:g} pp, "
-                f"confidence {s['confidence']:.0%} one-sided; {doc['coverage']['compared']} prompts compared",
+                f"confidence {s['confidence']:.0%} one-sided; {doc['coverage']['compared']} prompts compared\n",
                 style="dim")
+    extra = fmt.served_lines(doc) + fmt.failure_lines(doc) + [x for x in (fmt.billing_line(doc),) if x]
+    for line in extra:
+        body.append(line + "\n", style="bold red" if "ROUTED" in line else "")
+    body.append(fmt.method_line(doc), style="dim")
     return Panel(body, title="shadow verdict", title_align="left", border_style=STYLE[v["status"]].split()[-1])
 
 
@@ -91,14 +96,11 @@ def render(doc: Mapping[str, Any], console: Console, *, show: int = 3) -> None:
         console.print(Text(f"length ratio candidate/Pro: median {lr['candidate']['median']:.2f}"
                            + (f" (Pro again/Pro: {lr['noise']['median']:.2f})" if lr.get("noise") else ""), style="dim"))
 
-    jf = doc.get("json_fields")
-    if jf and jf["paths"]:
-        t = _table("JSON fields (noisy = Pro disagrees with itself; left out of both comparisons)",
-                   ["field", "Pro vs Pro", "Pro vs candidate", "noisy"])
-        for row in jf["paths"][:15]:
-            noisy = "run-wide" if row["noisy"] else (f"in {row['ignored_prompts']} prompt(s)" if row["ignored_prompts"] else "")
-            t.add_row(row["path"], f"{row['noise']}/{row['compared_noise']}",
-                      f"{row['candidate']}/{row['compared_candidate']}", noisy)
+    rows = fmt.json_field_rows(doc, 15)
+    if rows:
+        t = _table("JSON fields (each judged against Pro's own repeat of it; none left out)", fmt.JSON_FIELD_HEADER)
+        for row in rows:
+            t.add_row(*row)
         console.print(t)
 
     labels = doc.get("labels")
