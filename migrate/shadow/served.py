@@ -19,53 +19,21 @@ PLATFORM_NAMES = {"developer": "the Developer API", "vertex": "Vertex AI"}
 _VERSION_SUFFIX = re.compile(r"\d{3}|(preview|exp)([-.\w]*)|\d{2}-\d{2,4}|latest")
 
 
-def routing(model: Any, platform: str) -> tuple[str | None, dt.date | None] | None:
-    """(routed_to, since) when the catalogue entry records routing on `platform`, else None.
-
-    Read defensively: the catalogue may carry it as `routing` or `routed_to`, a mapping of platform
-    to {routed_to|to, date|since} (or to an object with those attributes, or to a bare model id)."""
-    routes = getattr(model, "routing", None) or getattr(model, "routed_to", None)
-    if not isinstance(routes, Mapping):
-        return None
-    entry = routes.get(platform)
-    if entry is None and platform == "developer":
-        entry = routes.get("gemini") or routes.get("developer_api") or routes.get("gemini_api")
-    if entry is None:
-        return None
-    if isinstance(entry, str):
-        return entry, None
-
-    def field(*names: str) -> Any:
-        for name in names:
-            value = entry.get(name) if isinstance(entry, Mapping) else getattr(entry, name, None)
-            if value is not None:
-                return value
-        return None
-
-    target, since = field("routed_to", "to", "model"), field("date", "since", "on", "routed_on")
-    if isinstance(since, str):
-        try:
-            since = dt.date.fromisoformat(since)
-        except ValueError:
-            since = None
-    return (str(target) if target else None), (since if isinstance(since, dt.date) else None)
-
-
 def catalogue_notice(catalog: Any, model_id: str, backend: str | None, today: dt.date) -> str | None:
     """A warning for `shadow run` when the catalogue says `model_id` is routed or shut down there."""
     platform = PLATFORMS.get(backend or "")
     model = catalog.model(model_id.removeprefix("models/")) if platform else None
-    if model is None:
+    if model is None or platform not in model.lifecycles:
         return None
-    where = PLATFORM_NAMES[platform]
-    route = routing(model, platform)
-    if route is not None and (route[1] is None or route[1] <= today):
-        since = f" since {route[1].isoformat()}" if route[1] else ""
-        return (f"{model_id} is routed to {route[0] or 'another model'} on {where}{since} (rules/models.yaml): "
-                "its calls will not be answered by the model asked for; `shadow gate` fails closed unless --allow-routed")
-    if model.is_shut_down(today):
-        note = f" {model.note}" if model.note else ""
-        return (f"{model_id} was shut down on {model.shutdown.isoformat()} (rules/models.yaml, as of "
+    lifecycle, where = model.lifecycle(platform), PLATFORM_NAMES[platform]
+    served_by = lifecycle.routed(today)
+    if served_by is not None:
+        return (f"{model_id} is routed to {served_by} on {where} since {lifecycle.routed_since.isoformat()} "
+                "(rules/models.yaml): its calls will not be answered by the model asked for; "
+                "`shadow gate` fails closed unless --allow-routed")
+    if lifecycle.shut_down(today):
+        note = f" {lifecycle.note}" if lifecycle.note else ""
+        return (f"{model_id} was shut down on {where} on {lifecycle.shutdown.isoformat()} (rules/models.yaml, as of "
                 f"{catalog.as_of.isoformat()}): calls may fail or be served by another model.{note} "
                 "Every answer's modelVersion is recorded and checked by `shadow gate`")
     return None
