@@ -16,7 +16,6 @@ from migrate import __version__
 from migrate.codemod import baseline, project, selection
 from migrate.codemod import run as codemod
 from migrate.codemod.engine import catalog_for
-from migrate.codemod.findings import FileResult
 from migrate import config as config_settings
 from migrate.config import Overrides
 from migrate.errors import UserError
@@ -77,6 +76,7 @@ ISOLATED = typer.Option(False, "--isolated", help="Ignore pyproject.toml configu
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the result cache.")
 CHANGED_SINCE = typer.Option(None, "--changed-since", help="Only files changed since the branch left this git ref.", metavar="REF")
 STAGED = typer.Option(False, "--staged", help="Only files staged for the next commit.")
+MAX_FILE_SIZE = typer.Option(None, "--max-file-size", help='Skip files bigger than this, e.g. "4MB" (default 1MB; generated code is skipped with a reason).', metavar="SIZE")
 
 
 def _date(as_of: Optional[str]) -> Optional[dt.date]:
@@ -104,13 +104,16 @@ def _settings(target, select, ignore, include, exclude, jobs, unsafe=False, as_o
     )
 
 
-def _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated) -> Overrides:
+def _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size=None) -> Overrides:
     if jobs < 0:
         raise UserError(f"--jobs: expected a number of workers >= 0, got {jobs}")
+    size = config_settings.parse_size(max_file_size) if max_file_size is not None else None
+    if max_file_size is not None and size is None:
+        raise UserError(f'--max-file-size: expected a size such as "4MB" or a number of bytes, got {max_file_size!r}')
     return Overrides(
         target=target, select=tuple(s.upper() for s in select), ignore=tuple(s.upper() for s in ignore), unsafe=unsafe,
         include=tuple(include), exclude=tuple(exclude), jobs=jobs, rules=tuple(rules), as_of=_date(as_of),
-        config_file=config, isolated=isolated,
+        config_file=config, isolated=isolated, max_file_size=size,
     )  # fmt: skip
 
 
@@ -134,10 +137,13 @@ def _run(paths: List[str], overrides: Overrides, changed_since=None, staged=Fals
     return outcome
 
 
-def _report_skips(results: list[FileResult]) -> None:
-    for result in results:
+def _report_skips(outcome: codemod.Outcome) -> int:
+    """Every skip and error with its reason; 2 when a path named on the command line could not be used."""
+    for result in outcome.results:
         if result.status in ("skipped", "error"):
-            stderr.print(f"[yellow]skipped[/] {_display(result.path)}: {result.reason}", highlight=False)
+            label = "[red]error:[/]" if result.status == "error" else "[yellow]skipped[/]"
+            stderr.print(f"{label} {_display(result.path)}: {result.reason}", highlight=False)
+    return 2 if outcome.input_errors else 0
 
 
 def _write_stdout(data: bytes) -> None:
@@ -187,18 +193,20 @@ def scan(
     include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
     as_of: Optional[str] = AS_OF, rules: List[str] = RULES, unsafe: Optional[bool] = UNSAFE, config: Optional[str] = CONFIG,
     isolated: bool = ISOLATED, no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
-    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE, max_file_size: Optional[str] = MAX_FILE_SIZE,
     write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Record every finding in this file for `check --baseline`."),
 ) -> int:  # fmt: skip
     """Inventory: every Gemini call site that needs a change or a look, nothing written."""
-    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size)
     outcome = _run(paths, overrides, changed_since, staged, no_cache)
     _write_patch(outcome, patch_file)
     if write_baseline is not None:
         count = baseline.write(write_baseline, outcome.results)
         stderr.print(f"baseline of {count} findings written to {write_baseline}", highlight=False)
     if _machine_report(format, outcome, output_file, overrides, suite="flm scan"):
-        return 0
+        for problem in outcome.input_errors:
+            stderr.print(f"[red]error:[/] {problem}", highlight=False)
+        return 2 if outcome.input_errors else 0
     out = _stdout()
     out.print(render.findings_table(outcome.results, _display))
     skipped = render.skipped_table(outcome.results, _display)
@@ -208,7 +216,7 @@ def scan(
     for line in render.user_lines(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings)):
         stderr.print(f"user rules: {line}", highlight=False)
     stderr.print(outcome.summary.line("to change"), highlight=False)
-    return 0
+    return 2 if outcome.input_errors else 0
 
 
 @app.command()
@@ -218,14 +226,16 @@ def fix(
     include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
     as_of: Optional[str] = AS_OF, rules: List[str] = RULES, config: Optional[str] = CONFIG, isolated: bool = ISOLATED,
     no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
-    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE, max_file_size: Optional[str] = MAX_FILE_SIZE,
 ) -> int:  # fmt: skip
     """Rewrite the files (or, with --diff, show what would change)."""
-    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size)
     outcome = _run(paths, overrides, changed_since, staged, no_cache)
     _write_patch(outcome, patch_file)
     failures: list[str] = []
     if not diff:
+        for debris in codemod.clean_stale_temps(outcome):
+            stderr.print(f"removed {_display(debris)} (a temp file left by an interrupted run)", highlight=False)
         failures = codemod.write_changes(outcome)
     if not _machine_report(format, outcome, output_file, overrides, suite="flm fix"):
         if diff:
@@ -234,11 +244,9 @@ def fix(
             for result in outcome.changed:
                 stderr.print(f"fixed {_display(result.path)}", highlight=False)
         _github_annotations(outcome, format)
-    _report_skips(outcome.results)
-    for failure in failures:
-        stderr.print(f"[red]error:[/] {failure}", highlight=False)
+    bad_input = _report_skips(outcome)
     stderr.print(outcome.summary.line("would change" if diff else "changed"), highlight=False)
-    return 2 if failures else 0
+    return 2 if failures or bad_input else 0
 
 
 @app.command()
@@ -248,11 +256,11 @@ def check(
     include: List[str] = INCLUDE, exclude: List[str] = EXCLUDE, jobs: int = JOBS, format: ReportFormat = REPORT_FORMAT,
     as_of: Optional[str] = AS_OF, rules: List[str] = RULES, config: Optional[str] = CONFIG, isolated: bool = ISOLATED,
     no_cache: bool = NO_CACHE, changed_since: Optional[str] = CHANGED_SINCE, staged: bool = STAGED,
-    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE,
+    output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE, max_file_size: Optional[str] = MAX_FILE_SIZE,
     baseline_file: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on edits not recorded by `scan --write-baseline`."),
 ) -> int:  # fmt: skip
     """Exit 1 if `fix` would change anything (for CI and pre-commit); nothing is written."""
-    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated)
+    overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size)
     known = baseline.load(baseline_file) if baseline_file is not None else None
     outcome = _run(paths, overrides, changed_since, staged, no_cache)
     _write_patch(outcome, patch_file)
@@ -276,9 +284,9 @@ def check(
                          + (f", {comparison.gone} no longer found (shrink it with `flm scan --write-baseline`)" if comparison.gone else ""),
                          highlight=False)  # fmt: skip
         _github_annotations(outcome, format, blocking)
-    _report_skips(outcome.results)
+    bad_input = _report_skips(outcome)
     stderr.print(outcome.summary.line("would change"), highlight=False)
-    return 1 if failing else 0
+    return bad_input or (1 if failing else 0)
 
 
 @app.command("config")

@@ -15,6 +15,7 @@ line overrides. Relative paths and patterns in a config file are relative to tha
     client-name = "genai_client"
     rules = ["team-rules.yaml"]        # rule files merged over rules/: call sites, model names, models, rules
     cache-dir = ".cache/flm"
+    max-file-size = "4MB"              # bigger files are skipped with a reason (default 1MB)
 
 A key that is not one of these is an error naming the closest valid key.
 """
@@ -138,6 +139,28 @@ def _per_file(config: ConfigFile, key: str, value: Any) -> tuple[tuple[str, tupl
     return tuple((pattern, _strings(config, f"{key}.{pattern}", rules)) for pattern, rules in value.items())
 
 
+_UNITS = {"": 1, "B": 1, "KB": 1024, "KIB": 1024, "MB": 1024**2, "MIB": 1024**2, "GB": 1024**3, "GIB": 1024**3}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes for "4MB", "512KiB" or "2000000" (units are binary: 1 MB = 1 MiB); None when malformed."""
+    number = text.strip()
+    digits = len(number) - len(number.lstrip("0123456789."))
+    value, unit = number[:digits], number[digits:].strip().upper()
+    try:
+        size = float(value) * _UNITS[unit]
+    except (ValueError, KeyError):
+        return None
+    return int(size) if size >= 1 else None
+
+
+def _file_size(config: ConfigFile, key: str, value: Any) -> int:
+    size = value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else parse_size(value) if isinstance(value, str) else None
+    if size is None:
+        raise UserError(f'{config.where(key)}: expected a size such as "4MB" or a number of bytes, got {value!r}')
+    return size
+
+
 def _identifier(config: ConfigFile, key: str, value: Any) -> str:
     value = _string(config, key, value)
     if not value.isidentifier():
@@ -156,6 +179,7 @@ KEYS: dict[str, tuple[Callable[[ConfigFile, str, Any], Any], str]] = {
     "client-name": (_identifier, "name of a genai.Client the SDK port creates"),
     "rules": (_strings, "rule files merged over the bundled data (call sites, models, rules), relative to the config file"),
     "cache-dir": (_string, "cache folder, relative to the config file"),
+    "max-file-size": (_file_size, 'largest file processed, e.g. "4MB"; bigger ones are skipped with a reason'),
 }
 
 
@@ -186,6 +210,7 @@ class Overrides:
     as_of: dt.date | None = None
     config_file: str | None = None  # --config: use this file for every path
     isolated: bool = False  # --isolated: ignore config files
+    max_file_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +258,7 @@ def resolve(config: ConfigFile | None, overrides: Overrides, known_rules: Callab
     cli("ignore", overrides.ignore, "--ignore", extends=True)
     cli("unsafe", overrides.unsafe, "--unsafe")
     cli("rules", overrides.rules, "--rules", extends=True)
+    cli("max-file-size", overrides.max_file_size, "--max-file-size")
     rule_files = tuple(str((root / p).resolve()) for p in values.get("rules", ())) + tuple(overrides.rules)
     settings = Settings(
         target=overrides.target or values.get("target"),
@@ -248,6 +274,7 @@ def resolve(config: ConfigFile | None, overrides: Overrides, known_rules: Callab
         client_name=values.get("client-name", Settings().client_name),
         per_file_ignores=values.get("per-file-ignores", ()),
         root=str(root) if root is not None else None,
+        max_file_size=overrides.max_file_size or values.get("max-file-size", Settings().max_file_size),
     )
     if known_rules is not None:
         _check_rules(settings, set(known_rules(settings)), config, sources)
@@ -346,6 +373,7 @@ def describe(resolved: Resolved) -> list[tuple[str, Any, str]]:
         "client-name": s.client_name,
         "rules": list(s.extra_rule_files),
         "cache-dir": str(resolved.cache_dir) if resolved.cache_dir else None,
+        "max-file-size": s.max_file_size,
     }
     return [(key, values[key], resolved.sources.get(key, "default")) for key in KEYS]
 

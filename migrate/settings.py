@@ -21,6 +21,11 @@ DEFAULT_EXCLUDES = (
 DEFAULT_INCLUDE = ("*.py", "*.pyi", "*.ipynb", "requirements*.txt", "requirements*.in", "pyproject.toml", "setup.cfg")
 
 
+# Bigger files are skipped with a reason: hand-written modules are far smaller, and parsing costs
+# about 1 KiB of memory per byte. `--max-file-size` / `max-file-size` raises it.
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str | None = None  # None: the catalogue's default target
@@ -37,6 +42,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (gitignore-style pattern, rule selectors)
     root: str | None = None  # the folder per_file_ignores patterns are relative to (the config file's)
     forced_blockers: tuple = ()  # plan.Blocker entries the run-level plan adds for one file (shared objects)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a bigger file is skipped with its reason
 
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()

@@ -3,8 +3,10 @@
 A result is reused only for the same file content (SHA-256 of its bytes) under the same
 fingerprint: the tool version, the code and rule data that produce results, and the effective
 settings for that file (today's date included: lifecycle findings depend on it). Like git's index,
-a file whose size and modification time are unchanged since an entry was written - and which was
-not modified within two seconds of that write ("racily clean") - is trusted without being re-read;
+a file whose size, mtime, ctime and inode are unchanged since an entry was written - and which was
+not modified within two seconds of that write ("racily clean") - is trusted without being re-read.
+ctime is what makes this safe: a program can set mtime back after a same-size edit, but any write
+moves ctime forward and cannot set it back. A "changed" result is always re-read and re-hashed, since fixing needs its bytes;
 a "changed" result is always re-read and re-hashed, since fixing needs its bytes. A file without
 candidate bytes is stored without a hash: when its stat changes it is simply prefiltered again,
 which costs no more than hashing it would.
@@ -33,7 +35,7 @@ from migrate import __version__
 from migrate.codemod.findings import FileResult, Finding
 from migrate.settings import Settings
 
-FORMAT = 1
+FORMAT = 2  # 2: entries carry ctime and inode
 HEADER = b"flm-cache"
 RACY_NS = 2_000_000_000
 KEEP_FILES = 8
@@ -137,7 +139,7 @@ class Cache:
         self.written_ns = written_ns
         self.dirty = False
         self.hits = 0
-        self._stat: dict[str, tuple[int, int]] = {}
+        self._stat: dict[str, tuple[int, int, int, int]] = {}
 
     @classmethod
     def open(cls, settings: Settings, configured_dir: Path | None = None) -> Cache:
@@ -153,11 +155,11 @@ class Cache:
             stat = os.stat(key)
         except OSError:
             return None, None
-        self._stat[key] = (stat.st_size, stat.st_mtime_ns)
+        self._stat[key] = _stat_key(stat)
         entry = self.entries.get(key)
         trusted = (
-            entry is not None and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns
-            and stat.st_mtime_ns < self.written_ns - RACY_NS and entry[3].get("status") != "changed"
+            entry is not None and tuple(entry[:4]) == self._stat[key]
+            and max(stat.st_mtime_ns, stat.st_ctime_ns) < self.written_ns - RACY_NS and entry[5].get("status") != "changed"
         )  # fmt: skip
         if trusted:
             hit = self._hit(path, entry, None)  # type: ignore[arg-type]
@@ -168,18 +170,18 @@ class Cache:
                 data = handle.read()
         except OSError:
             return None, None
-        if entry is not None and entry[2] and entry[2] == _digest(data):
+        if entry is not None and entry[4] and entry[4] == _digest(data):
             hit = self._hit(path, entry, data)
             if hit is not None:
-                if (entry[0], entry[1]) != (stat.st_size, stat.st_mtime_ns):
-                    entry[0], entry[1] = stat.st_size, stat.st_mtime_ns
+                if tuple(entry[:4]) != self._stat[key]:
+                    entry[:4] = self._stat[key]
                     self.dirty = True
                 return hit, None
         return None, data
 
     def _hit(self, path: Path, entry: list, data: bytes | None) -> FileResult | None:
         try:
-            result = _decode(path, entry[3], data)
+            result = _decode(path, entry[5], data)
         except (KeyError, TypeError, ValueError, AttributeError):
             self.entries.pop(os.path.abspath(path), None)
             self.dirty = True
@@ -195,14 +197,14 @@ class Cache:
             stat = os.stat(key)
         except OSError:
             return
-        if (stat.st_size, stat.st_mtime_ns) != self._stat[key]:
+        if _stat_key(stat) != self._stat[key]:
             return  # the file changed while we worked: do not record a result for bytes we did not see
         if result.changed and result.old_bytes != data:
             return
         # A file without candidate bytes is re-checked as cheaply as it would be re-hashed: keep no hash,
         # so it is trusted on an unchanged stat and otherwise simply prefiltered again.
         digest = "" if result.status == "not-candidate" else _digest(data)
-        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest, _encode(result)]
+        self.entries[key] = [*self._stat[key], digest, _encode(result)]
         self.dirty = True
 
     def save(self) -> None:
@@ -225,6 +227,10 @@ class Cache:
         self.dirty = False
 
 
+def _stat_key(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -243,8 +249,8 @@ def _read(file: Path) -> tuple[dict[str, list], int]:
         if document["format"] != FORMAT or not isinstance(entries, dict) or not isinstance(written, int):
             return {}, 0
         for key, entry in entries.items():
-            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], int) and isinstance(entry[1], int)
-                    and isinstance(entry[2], str) and isinstance(entry[3], dict)):  # fmt: skip
+            if not (isinstance(entry, list) and len(entry) == 6 and all(isinstance(n, int) for n in entry[:4])
+                    and isinstance(entry[4], str) and isinstance(entry[5], dict)):  # fmt: skip
                 return {}, 0
         return entries, written
     except (OSError, ValueError, KeyError, TypeError):

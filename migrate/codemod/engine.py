@@ -6,8 +6,8 @@ but never writes: writing is the caller's decision (see files.write_atomically).
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
+import itertools
 import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migrate.catalog import Catalog, load_catalog
-from migrate.codemod import kinds, plan, shared, suppressions, verify
+from migrate.codemod import kinds, plan, shared, suppressions, verify, workers_pool
 from migrate.codemod.context import Context
 from migrate.codemod.files import read_bytes
 from migrate.codemod.findings import FileResult, Finding
@@ -189,20 +189,38 @@ def _process_path(path: Path, settings: Settings) -> FileResult:
         data = read_bytes(path)
     except OSError as exc:
         return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
+    if len(data) > settings.max_file_size:
+        return FileResult(path, "skipped", reason=too_large(len(data), settings.max_file_size))
     try:
         return kinds.migrate_file(path, data, settings)  # a .py module, a notebook or a dependency file
+    except MemoryError:
+        return FileResult(path, "error", reason=f"out of memory while processing this file ({_size(len(data))}); see --max-file-size")
     except Exception as exc:  # noqa: BLE001 - one failing file never stops the others
         return FileResult(path, "error", reason=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path, bool, str | None]]:
+def too_large(size: int, limit: int) -> str:
+    return (f"too large: {_size(size)} is over the {_size(limit)} limit for one file "
+            "(generated code? raise it with --max-file-size or max-file-size in pyproject.toml)")  # fmt: skip
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_048_576:.1f} MiB" if n >= 1_048_576 else f"{n / 1024:.0f} KiB"
+
+
+def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path, int, bool, str | None]]:
     for path in paths:
         try:
             data = read_bytes(path)
         except OSError as exc:
-            yield path, False, f"cannot read: {exc.strerror or exc}"
+            yield path, 0, False, f"cannot read: {exc.strerror or exc}"
             continue
-        yield path, kinds.is_candidate(path, data, catalog), None
+        yield path, len(data), kinds.is_candidate(path, data, catalog), None
+
+
+# Parsing takes roughly 1 KiB of memory per byte of source: a file this big could take the whole
+# run down with it, so it is processed in a child process even when the rest run in this one.
+ISOLATE_FROM_BYTES = 256 * 1024
 
 
 def process_files(
@@ -210,29 +228,29 @@ def process_files(
     settings: Settings,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Results for every path, in the order given. Only prefilter candidates are parsed, in parallel."""
+    """Results for every path, in the order given. Only prefilter candidates are parsed, in parallel.
+
+    A worker that dies (out of memory, a crash in LibCST) becomes that file's error; see workers_pool.
+    """
     catalog = catalog_for(settings)
     results: dict[Path, FileResult] = {}
     candidates: list[Path] = []
-    for path, candidate, problem in _prefiltered(paths, catalog):
+    big: list[Path] = []
+    for path, size, candidate, problem in _prefiltered(paths, catalog):
         if problem is not None:
             results[path] = FileResult(path, "skipped", reason=problem)
-        elif candidate:
-            candidates.append(path)
-        else:
+        elif not candidate:
             results[path] = FileResult(path, "not-candidate")
-    workers = min(settings.workers(), max(1, len(candidates) // 4))
-    if workers <= 1:
-        finished: Iterable[FileResult] = (_process_path(p, settings) for p in candidates)
-        for result in finished:
-            results[result.path] = result
-            if on_result:
-                on_result(result)
+        else:
+            (big if ISOLATE_FROM_BYTES <= size <= settings.max_file_size else candidates).append(path)
+    workers = min(settings.workers(), max(1, (len(candidates) + len(big)) // 4))
+    if workers > 1:
+        finished: Iterable[FileResult] = workers_pool.map_files(_process_path, candidates + big, settings, workers)
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, min(32, len(candidates) // (workers * 8)))
-            for result in pool.map(_process_path, candidates, [settings] * len(candidates), chunksize=chunk):
-                results[result.path] = result
-                if on_result:
-                    on_result(result)
+        local = (_process_path(p, settings) for p in candidates)
+        finished = itertools.chain(local, workers_pool.map_files(_process_path, big, settings, 1))
+    for result in finished:
+        results[result.path] = result
+        if on_result:
+            on_result(result)
     return [results[p] for p in paths]

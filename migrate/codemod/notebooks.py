@@ -295,6 +295,15 @@ def _ascii_only(text: str, cells: list[CellSpan]) -> bool:
 # --------------------------------------------------------------------------- the processor
 
 
+NBFORMAT_3_REASON = "nbformat 3 notebook (cells under `worksheets`) is not read; convert it first: jupyter nbconvert --to notebook --nbformat 4"
+
+
+def _is_nbformat_3(text: str) -> bool:
+    """Version 3 keeps cells in worksheets[].cells with `input` for the source; scan() sees no cells."""
+    document = json.loads(text)
+    return isinstance(document, dict) and ("worksheets" in document or document.get("nbformat") == 3)
+
+
 def migrate_notebook(data: bytes, settings: Settings, path: Path = Path("<notebook>")) -> FileResult:
     from migrate.codemod.engine import migrate_source
 
@@ -303,6 +312,8 @@ def migrate_notebook(data: bytes, settings: Settings, path: Path = Path("<notebo
         cells, metadata = scan(text)
     except NotANotebook as exc:
         return FileResult(path, "skipped", reason=f"not a notebook: {exc}")
+    if not cells and _is_nbformat_3(text):
+        return FileResult(path, "skipped", reason=NBFORMAT_3_REASON)
     language = _language(metadata)
     if language not in (None, "python"):
         return FileResult(path, "skipped", reason=f"not a Python notebook (language {language})")

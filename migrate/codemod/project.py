@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from migrate.codemod.files import discover
 from migrate.codemod.findings import FileResult
-from migrate.codemod.run import Outcome, plan_shared, run_warnings, shutdown_warnings
+from migrate.codemod.run import Outcome, discovered, plan_shared, run_warnings, shutdown_warnings, with_skips
 from migrate.config import Overrides, Resolved, Resolver
 from migrate.report.summary import summarize
 
@@ -47,7 +46,7 @@ def run(
     warnings: list[str] = []
     for warning in run_warnings(base):
         warnings.append(warning)
-    paths = discover(inputs, base.include, base.exclude)
+    paths, skipped, input_errors = discovered(inputs, base.include, base.exclude)
     every_path = paths
     if narrow is not None:
         paths = narrow(paths)
@@ -74,4 +73,5 @@ def run(
     ordered = [results[p] for p in paths if p in results]
     ordered = plan_shared(ordered, every_path, lambda path: configs.for_path(path).settings)
     warnings += shutdown_warnings(ordered)
-    return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings)
+    ordered = with_skips(ordered, skipped)
+    return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings, input_errors)

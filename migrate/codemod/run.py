@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from migrate.codemod import kinds, lifecycle, notebooks, plan, shared
 from migrate.codemod.engine import catalog_for, process_files
-from migrate.codemod.files import discover, read_bytes, write_atomically
+from migrate.codemod.files import Skip, discover, read_bytes, remove_stale_temps, write_atomically
 from migrate.codemod.findings import FileResult
 from migrate.errors import UserError
 from migrate.report.summary import RunSummary, summarize
@@ -22,6 +22,7 @@ class Outcome:
     results: list[FileResult]
     summary: RunSummary
     warnings: list[str] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)  # paths named on the command line that could not be used
 
     @property
     def changed(self) -> list[FileResult]:
@@ -60,11 +61,29 @@ def run(
 ) -> Outcome:
     started = time.perf_counter()
     warnings = run_warnings(settings)
-    paths = discover(inputs, settings.include, settings.exclude)
+    paths, skipped, input_errors = discovered(inputs, settings.include, settings.exclude)
     results = process_files(paths, settings, on_result)
     results = plan_shared(results, paths, lambda path: settings)
     warnings += shutdown_warnings(results)
-    return Outcome(results, summarize(results, time.perf_counter() - started), warnings)
+    results = with_skips(results, skipped)
+    return Outcome(results, summarize(results, time.perf_counter() - started), warnings, input_errors)
+
+
+def discovered(inputs: Iterable[str | Path], include: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[list[Path], list[FileResult], list[str]]:
+    """Discovery plus its skips as results (a named path that cannot be used is an error) and their messages."""
+    skips: list[Skip] = []
+    paths = discover(inputs, include, exclude, skips)
+    results = [FileResult(s.path, "error" if s.named else "skipped", reason=s.reason) for s in skips]
+    return paths, results, [f"{s.path.as_posix()}: {s.reason}" for s in skips if s.named]
+
+
+def with_skips(results: list[FileResult], skipped: list[FileResult]) -> list[FileResult]:
+    return sorted([*results, *skipped], key=lambda r: r.path.as_posix()) if skipped else results
+
+
+def clean_stale_temps(outcome: Outcome) -> list[Path]:
+    """Remove the temp files a killed `fix` left next to the files of this run."""
+    return remove_stale_temps(r.path.parent for r in outcome.results)
 
 
 def plan_shared(results: list[FileResult], all_paths: list[Path], settings_of: Callable[[Path], Settings]) -> list[FileResult]:
@@ -112,12 +131,23 @@ def _common_root(paths: list[Path]) -> Path:
 
 
 def write_changes(outcome: Outcome) -> list[str]:
-    """Write every changed file atomically; returns one message per file that could not be written."""
+    """Write every changed file atomically; returns one message per file that could not be written.
+
+    A file not written becomes an "error" result with its edits marked not applied, so no report
+    (text, JSON changed_files, the summary) counts it as fixed.
+    """
     failures = []
-    for result in outcome.changed:
+    for index, result in enumerate(outcome.results):
+        if not result.changed:
+            continue
         assert result.new_bytes is not None and result.old_bytes is not None
         try:
             write_atomically(result.path, result.new_bytes, result.old_bytes)
         except OSError as exc:
-            failures.append(f"{result.path}: not written: {exc.strerror or exc}")
+            reason = f"not written: {exc.strerror or exc}"
+            unapplied = [replace(f, applied=False) for f in result.findings]
+            outcome.results[index] = FileResult(result.path, "error", unapplied, reason, parsed=result.parsed)
+            failures.append(f"{result.path.as_posix()}: {reason}")
+    if failures:
+        outcome.summary = summarize(outcome.results, outcome.summary.seconds)
     return failures

@@ -92,6 +92,27 @@ def test_same_size_same_mtime_edit_right_after_a_run_is_caught(tree, count_work)
     assert any("gemini-1.5-pro" in f.message for f in results[str(Path("app/legacy.py"))][1])
 
 
+def test_a_same_size_edit_with_its_mtime_set_back_is_caught_on_an_old_file(tree, count_work, monkeypatch):
+    """Issue 15: trusting size and mtime alone let `flm check` pass a file edited behind the cache's back.
+
+    The racy window is switched off here so that only the stat key (ctime, inode) can catch it."""
+    target = tree / "app" / "clean.py"
+    clean = LEGACY.replace("gemini-2.5-pro", "gemini-3.1-flash-lite")
+    target.write_text(clean)
+    age(tree)
+    monkeypatch.setattr(cache_module, "RACY_NS", -(10**15))
+    assert run()[str(Path("app/clean.py"))][0] == "unchanged"
+    before = target.stat()
+    edited = LEGACY + "#" * (len(clean) - len(LEGACY) - 1) + "\n"
+    assert len(edited) == len(clean)
+    target.write_text(edited)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    count_work.clear()
+    results = run()
+    assert count_work == ["clean.py"]
+    assert results[str(Path("app/clean.py"))][0] == "changed"
+
+
 def test_settings_change_is_a_miss(tree, count_work):
     age(tree)
     run()
@@ -130,7 +151,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(tree, count_work, damage):
 
 def _resealed(body_or_blob: bytes) -> bytes:
     body = body_or_blob.split(b"\n", 1)[1] if body_or_blob.startswith(b"flm-cache") else body_or_blob
-    return b"flm-cache 1 " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    return b"flm-cache %d " % cache_module.FORMAT + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
 
 def test_no_cache_neither_reads_nor_writes(tree, count_work):
@@ -147,11 +168,11 @@ def test_cache_dir_from_environment_and_config(tree, monkeypatch):
     elsewhere = tree.parent / "elsewhere"
     monkeypatch.setenv("FLM_CACHE_DIR", str(elsewhere))
     run()
-    assert list((elsewhere / "v1").glob("*.json")) and not (tree / ".flm_cache").exists()
+    assert list((elsewhere / f"v{cache_module.FORMAT}").glob("*.json")) and not (tree / ".flm_cache").exists()
     monkeypatch.delenv("FLM_CACHE_DIR")
     (tree / "pyproject.toml").write_text('[tool.flashlite-migrate]\ncache-dir = "build/flm"\n')
     run()
-    assert list((tree / "build" / "flm" / "v1").glob("*.json"))
+    assert list((tree / "build" / "flm" / f"v{cache_module.FORMAT}").glob("*.json"))
 
 
 def test_dependency_files_are_not_cached(tree, count_work):

@@ -44,14 +44,14 @@ def test_explicit_file_and_missing_path(tmp_path):
         discover([tmp_path / "nope"], INCLUDE, ())
 
 
-def test_symlinks_leaving_the_root_are_not_followed(tmp_path):
+def test_symlinks_leaving_the_root_are_not_followed_and_links_inside_it_become_their_target(tmp_path):
     outside, root = tmp_path / "outside", tmp_path / "root"
     make(outside, {"secret.py": ""})
     make(root, {"real.py": ""})
     (root / "escape.py").symlink_to(outside / "secret.py")
     (root / "linked_dir").symlink_to(outside, target_is_directory=True)
     (root / "inside.py").symlink_to(root / "real.py")
-    assert names(root, discover([root], INCLUDE, ())) == ["inside.py", "real.py"]
+    assert names(root, discover([root], INCLUDE, ())) == ["real.py"]
 
 
 def test_git_work_tree_lists_tracked_and_untracked_not_ignored(tmp_path):
