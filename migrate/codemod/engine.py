@@ -189,23 +189,15 @@ def _process_path(path: Path, settings: Settings) -> FileResult:
         data = read_bytes(path)
     except OSError as exc:
         return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
-    if len(data) > settings.max_file_size:
-        return FileResult(path, "skipped", reason=too_large(len(data), settings.max_file_size))
+    problem = kinds.size_problem(path, data, settings.max_file_size)
+    if problem is not None:
+        return FileResult(path, "skipped", reason=problem)
     try:
         return kinds.migrate_file(path, data, settings)  # a .py module, a notebook or a dependency file
     except MemoryError:
-        return FileResult(path, "error", reason=f"out of memory while processing this file ({_size(len(data))}); see --max-file-size")
+        return FileResult(path, "error", reason=f"out of memory while processing this file ({kinds.shown_size(len(data))}); see --max-file-size")
     except Exception as exc:  # noqa: BLE001 - one failing file never stops the others
         return FileResult(path, "error", reason=f"internal error: {type(exc).__name__}: {exc}")
-
-
-def too_large(size: int, limit: int) -> str:
-    return (f"too large: {_size(size)} is over the {_size(limit)} limit for one file "
-            "(generated code? raise it with --max-file-size or max-file-size in pyproject.toml)")  # fmt: skip
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_048_576:.1f} MiB" if n >= 1_048_576 else f"{n / 1024:.0f} KiB"
 
 
 def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path, int, bool, str | None]]:
@@ -242,7 +234,7 @@ def process_files(
         elif not candidate:
             results[path] = FileResult(path, "not-candidate")
         else:
-            (big if ISOLATE_FROM_BYTES <= size <= settings.max_file_size else candidates).append(path)
+            (big if size >= ISOLATE_FROM_BYTES else candidates).append(path)
     workers = min(settings.workers(), max(1, (len(candidates) + len(big)) // 4))
     if workers > 1:
         finished: Iterable[FileResult] = workers_pool.map_files(_process_path, candidates + big, settings, workers)

@@ -416,6 +416,13 @@ def cell_lines(data: bytes) -> dict[int, list[str]]:
     return {cell.number: cell.source.split("\n") for cell in cells}
 
 
+def code_size(data: bytes) -> int:
+    """Bytes of source in the code cells (UTF-8): what the file-size limit applies to."""
+    text, _ = _decode(data)
+    cells, _ = scan(text)
+    return sum(len(c.source.encode("utf-8", "replace")) for c in cells if c.cell_type == "code")
+
+
 def code_text(data: bytes) -> str:
     """The code cells as one module, IPython lines masked: for read-only analysis of other modules."""
     text, _ = _decode(data)

@@ -224,3 +224,14 @@ def test_data_file_is_loaded_and_validated():
 def test_files_without_the_packages_are_not_candidates(tmp_path):
     root = project(tmp_path, {"requirements.txt": "google-genai\nrequests\n"})
     assert migrate_dependency_file((root / "requirements.txt").read_bytes(), UNSAFE, root / "requirements.txt").status == "not-candidate"
+
+
+def test_a_setup_py_that_is_not_a_packaging_script_is_python_and_gets_the_port(tmp_path):
+    """generative-ai's sample app has a `pages_utils/setup.py` page module: it was read as packaging and left legacy."""
+    from migrate.codemod.kinds import DEPENDENCIES, PYTHON, kind_of, migrate_file
+
+    page = b'import vertexai\nfrom vertexai.generative_models import GenerativeModel\nvertexai.init(project="p", location="us-east4")\nmodel = GenerativeModel("gemini-1.5-pro")\nprint(model.generate_content("hi").text)\n'
+    packaging = b'from setuptools import setup\nsetup(name="demo", install_requires=["google-generativeai"])\n'
+    assert kind_of(Path("app/setup.py"), page) == PYTHON and kind_of(Path("setup.py"), packaging) == DEPENDENCIES
+    result = migrate_file(tmp_path / "setup.py", page, SAFE)
+    assert result.changed and b"from google import genai" in result.new_bytes and b"import vertexai" not in result.new_bytes

@@ -328,6 +328,25 @@ def test_a_big_generated_file_is_skipped_without_being_parsed(tree, monkeypatch)
     assert result.status == "skipped" and result.reason.startswith("too large: 8.")
 
 
+def _notebook(code: str, output_bytes: int) -> str:
+    output = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * output_bytes}}
+    cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [output], "source": code}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_a_notebook_is_measured_by_its_code_so_big_outputs_do_not_skip_it(tree):
+    """Sample notebooks carry megabytes of images in their outputs; 4 of generative-ai's were skipped for it."""
+    (tree / "pictures.ipynb").write_text(_notebook(LEGACY, 2 * 1024 * 1024))
+    result = engine.process_files([tree / "pictures.ipynb"], Settings())[0]
+    assert result.status == "changed", result.reason
+    (tree / "generated.ipynb").write_text(_notebook(LEGACY + "x = 1\n" * 3000, 10))
+    result = engine.process_files([tree / "generated.ipynb"], Settings(max_file_size=16 * 1024))[0]
+    assert result.status == "skipped" and "limit for the code cells of one notebook" in result.reason
+    (tree / "bloated.ipynb").write_text(_notebook(LEGACY, 40 * 1024))
+    result = engine.process_files([tree / "bloated.ipynb"], Settings(max_file_size=1024))[0]
+    assert result.status == "skipped" and "for a notebook file (32x the code limit)" in result.reason
+
+
 def _dies_on_bomb(how):
     real = kinds.migrate_file
 
