@@ -271,6 +271,7 @@ class PortData:
     legacy_modules: Mapping[str, tuple[str, ...]]
     legacy_surface: tuple[str, ...]  # every module whose use means "not ported yet"
     legacy_consumers: tuple[str, ...]  # modules that stay but take legacy objects: a blocker beside the legacy SDK
+    legacy_instance_members: tuple[str, ...]  # fnmatch patterns: members of legacy instances google-genai lacks
     model_classes: Mapping[str, str]  # qualified class -> sdk
     configure_calls: Mapping[str, str]  # qualified function -> sdk
     generation_fields: frozenset[str]
@@ -799,6 +800,7 @@ def _load_port(path: Path) -> PortData:
         legacy_modules={sdk: tuple(m) for sdk, m in mapping("legacy_modules").items()},
         legacy_surface=tuple(check.get(data, "legacy_surface", "", list)),
         legacy_consumers=tuple(check.get(data, "legacy_consumers", "", list)),
+        legacy_instance_members=tuple(check.get(data, "legacy_instance_members", "", list)),
         model_classes={cls: sdk for sdk, classes in mapping("model_classes").items() for cls in classes},
         configure_calls={fn: sdk for sdk, fn in mapping("configure_calls").items()},
         generation_fields=frozenset(check.get(data, "generation_fields", "", list)),

@@ -107,10 +107,14 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     original = verify.parse(source) if _port_selected(settings, catalog) else None
     legacy = verify.legacy_uses(original, catalog.port.legacy_surface) if original is not None else []
     if legacy:
+        is_type = lambda name: catalog.port.legacy_type(name) is not None  # noqa: E731
+        legacy += verify.instance_members(original, is_type, catalog.port.legacy_instance_members)  # type: ignore[arg-type]
+    if legacy:
         trial_bytes = _render(module, ctx) if ctx.replacements else source
         verdict = verify.check(original, trial_bytes, catalog.port.legacy_surface, _removable(catalog))  # type: ignore[arg-type]
         consumers = verify.legacy_uses(original, catalog.port.legacy_consumers)  # type: ignore[arg-type]
-        decision = plan.decide(ctx, verdict, legacy, catalog.port, {s.lineno for s in original.body}, consumers)  # type: ignore[union-attr]
+        new_sdk_used = bool(verify.legacy_uses(original, ("google.genai",)))  # type: ignore[arg-type]
+        decision = plan.decide(ctx, verdict, legacy, catalog.port, {s.lineno for s in original.body}, consumers, new_sdk_used)  # type: ignore[union-attr]
         if decision.outcome == plan.PORTED and settings.forced_blockers:
             decision = plan.Decision(plan.NOT_PORTED, list(settings.forced_blockers))
         elif settings.forced_blockers:

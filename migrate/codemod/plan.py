@@ -59,8 +59,40 @@ def has_mapping(qualified: str, port: PortData) -> bool:
     return any(qualified == m for modules in port.legacy_modules.values() for m in modules)
 
 
+def unmapped_member(qualified: str, port: PortData) -> bool:
+    """A member of a mapped legacy type that its google-genai type lacks: `Tool.to_dict`, `Part.pb`,
+    `Tool.from_retrieval`, `GenerationConfig.ModelConfig`. Enum members and dunders carry over."""
+    parts = qualified.split(".")
+    for end in range(len(parts), 1, -1):
+        if port.legacy_type(".".join(parts[:end])) is not None:
+            rest = parts[end:]
+            return bool(rest) and not (len(rest) == 1 and (rest[0].isupper() or rest[0].startswith("__")))
+    return False
+
+
+def _types_leave_the_module(uses: list[LegacyUse], port: PortData) -> LegacyUse | None:
+    """The first legacy type built in a module where no legacy model takes it.
+
+    Such objects go somewhere the port cannot see - a library that wants the Vertex AI SDK's own
+    types (LlamaIndex's `Vertex(safety_settings=...)`, LangChain), or a caller - so rewriting them to
+    google-genai types would break that consumer."""
+    def is_model(name: str) -> bool:
+        return any(name == cls or name.startswith(cls + ".") for cls in port.model_classes)
+
+    built = [u for u in uses if not u.is_import]
+    if any(is_model(u.name) for u in built):
+        return None
+    return next((u for u in built if port.legacy_type(u.name) is not None), None)
+
+
 def decide(
-    trial: Context, verdict: Verdict, original_uses: list[LegacyUse], port: PortData, top_level: set[int], consumers: list[LegacyUse]
+    trial: Context,
+    verdict: Verdict,
+    original_uses: list[LegacyUse],
+    port: PortData,
+    top_level: set[int],
+    consumers: list[LegacyUse],
+    new_sdk_used: bool = False,
 ) -> Decision:
     """The outcome for one module from its trial port, and the blockers when it is not ported.
 
@@ -70,16 +102,18 @@ def decide(
     flm. `top_level`: lines of the module-level statements.
     """
     manual = [f for f in trial.findings if f.tier == "manual" and f.rule.startswith("FLM2")]
-    if verdict.problem is None and not verdict.remaining and not manual and not consumers:
-        return Decision(PORTED)
     first_use: dict[str, int] = {}
     for use in original_uses:
         first_use.setdefault(use.name, use.line)
+    members = {name for name in first_use if unmapped_member(name, port)}
+    leaving = None if new_sdk_used else _types_leave_the_module(original_uses, port)
+    if verdict.problem is None and not verdict.remaining and not manual and not consumers and not members and leaving is None:
+        return Decision(PORTED)
     remaining = {u.name for u in verdict.remaining if u.name in first_use}  # names the trial added are not causes
     blockers = [
         Blocker("FLM225", first_use[name], (("name", name), ("sdk", _sdk_name(name, port))))
-        for name in sorted(remaining, key=lambda n: (first_use[n], n))
-        if not has_mapping(name, port)
+        for name in sorted(remaining | members, key=lambda n: (first_use[n], n))
+        if name in members or not has_mapping(name, port)
     ]
     kept_imports = {u.name for u in verdict.remaining if u.is_import}
     nested = [u for u in original_uses if u.is_import and u.line not in top_level and u.name in kept_imports]
@@ -90,6 +124,10 @@ def decide(
         module = next(m for m in port.legacy_consumers if use.name == m or use.name.startswith(m + "."))
         reason = f"{module} takes objects of the legacy SDK and stays: port this module by hand"
         blockers.append(Blocker("FLM220", use.line, (("reason", reason),)))
+    if leaving is not None:
+        reason = (f"{leaving.name.rsplit('.', 1)[-1]} objects are built here but no model of this module takes them "
+                  f"(a library or caller may need the legacy type); the module stays on {_sdk_name(leaving.name, port)}")
+        blockers.append(Blocker("FLM220", leaving.line, (("reason", reason),)))
     if blockers or manual:
         return Decision(NOT_PORTED, blockers)
     if verdict.problem is not None:

@@ -11,8 +11,9 @@ the edit, so a bug in the rewrite cannot hide from its own check. Three question
 from __future__ import annotations
 
 import ast
+import fnmatch
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from pyflakes import checker, messages
 
@@ -108,6 +109,40 @@ def legacy_uses(tree: ast.Module, prefixes: Iterable[str]) -> list[LegacyUse]:
         qualified = imports.qualified(node)
         if qualified is not None and _is_legacy(qualified, prefixes):
             found.append(LegacyUse(qualified, lines[id(node)], False))
+    return found
+
+
+def instance_members(tree: ast.Module, is_type: Callable[[str], bool], members: Iterable[str]) -> list[LegacyUse]:
+    """`Tool.to_dict` for `tools.to_dict()` where `tools = Tool(...)` (or a parameter annotated
+    `Tool`), and for `Tool(...).to_dict()`: members from `members` (fnmatch patterns) used on
+    instances of a legacy type. Bindings are not told apart by scope, as in `legacy_uses`."""
+    patterns = tuple(members)
+    lines = _statement_lines(tree)
+    imports = Imports(tree)
+
+    def type_of(node: ast.AST | None) -> str | None:
+        if isinstance(node, ast.Call):
+            node = node.func
+        qualified = imports.qualified(node) if node is not None else None
+        return qualified if qualified is not None and is_type(qualified) else None
+
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and type_of(node.value):
+            bound.update((t.id, type_of(node.value)) for t in node.targets if isinstance(t, ast.Name))  # type: ignore[misc]
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            # `ToolConfig` or `ToolConfig | None`
+            sides = [node.annotation.left, node.annotation.right] if isinstance(node.annotation, ast.BinOp) else [node.annotation]
+            owner = next((t for t in map(type_of, sides) if t), None)
+            if owner is not None:
+                bound[node.arg] = owner
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not any(fnmatch.fnmatchcase(node.attr, p) for p in patterns):
+            continue
+        owner = bound.get(node.value.id) if isinstance(node.value, ast.Name) else type_of(node.value) if isinstance(node.value, ast.Call) else None
+        if owner is not None:
+            found.append(LegacyUse(f"{owner}.{node.attr}", lines[id(node)], False))
     return found
 
 
