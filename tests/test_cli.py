@@ -152,3 +152,21 @@ def test_both_console_scripts_exist():
     for name in ("flm", "flashlite-migrate"):
         result = subprocess.run([str(bin_dir / name), "--version"], capture_output=True, text=True)
         assert result.returncode == 0 and result.stdout.startswith("flashlite-migrate ")
+
+
+def test_one_fix_reaches_the_fixed_point_so_check_passes_right_after(tmp_path):
+    """Issue 14 item 1: a second `fix` used to add a TODO to notebooks the first had half-ported, and
+    `check` after `fix` exited 1. A ported module, a blocked one and a blocked notebook, each with a config."""
+    ported = 'import google.generativeai as genai\ngenai.configure(api_key="k")\nconfig = genai.GenerationConfig(temperature=0.2)\nmodel = genai.GenerativeModel("gemini-1.5-pro", generation_config=config)\nprint(model.generate_content("hi").text)\n'
+    blocked = ported + 'photo = genai.upload_file("p.png")\n'
+    (tmp_path / "ported.py").write_text(ported)
+    (tmp_path / "blocked.py").write_text(blocked)
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+             for source in ('%pip install -q google-generativeai\n', blocked)]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert flm("fix", ".", "--no-cache", cwd=tmp_path).returncode == 0
+    first = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert b"from google import genai" in first["ported.py"] and b"TODO(flm FLM225)" in first["blocked.py"]
+    assert flm("fix", ".", "--no-cache", cwd=tmp_path).returncode == 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == first
+    assert flm("check", ".", "--no-cache", cwd=tmp_path).returncode == 0
