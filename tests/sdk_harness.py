@@ -437,7 +437,7 @@ def _strip_models_prefix(model: str | None) -> str | None:
 def canonical_request(recorded: RecordedRequest | dict) -> dict:
     """The SDK-independent view of one request.
 
-    Returns ``{"model", "api", "project", "location", "verb", "body"}``; compare everything but
+    Returns ``{"model", "api", "api_key", "project", "location", "verb", "body"}``; compare everything but
     ``model``. What is normalised (observed differences between the legacy SDKs over REST and
     google-genai), and nothing else:
 
@@ -471,18 +471,27 @@ def canonical_request(recorded: RecordedRequest | dict) -> dict:
     else:
         rec = RecordedRequest(**{k: v for k, v in recorded.items() if k in RecordedRequest.__dataclass_fields__})
     body = rec.body if isinstance(rec.body, dict) else {}
+    key = _api_key(rec)
     if rec.verb in ("embedContent", "batchEmbedContents") and rec.api == "developer":
-        return {"model": _strip_models_prefix(rec.model), "api": rec.api, "project": rec.project,
+        return {"model": _strip_models_prefix(rec.model), "api": rec.api, "api_key": key, "project": rec.project,
                 "location": rec.location, "verb": "batchEmbedContents",
                 "body": _embed_body(body, verb=rec.verb, model=_strip_models_prefix(rec.model))}
     return {
         "model": _strip_models_prefix(rec.model),
         "api": rec.api,
+        "api_key": key,
         "project": rec.project,
         "location": rec.location,
         "verb": rec.verb,
         "body": _body(body, api=rec.api, verb=rec.verb),
     }
+
+
+def _api_key(rec: RecordedRequest) -> str | None:
+    """The Developer API key a request authenticates with (header or `?key=`): a lost configure() changes it."""
+    if rec.api != "developer":
+        return None
+    return (rec.headers or {}).get("x-goog-api-key") or (rec.query or {}).get("key")
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ must be a literal or a module constant; otherwise the model object is left alone
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import libcst as cst
 
@@ -49,6 +50,13 @@ class ModelObject:
     def plain(self) -> bool:
         """No configuration: the object becomes its model ID, and calls pass it as model=."""
         return not self.recipe.items and self.recipe.base is None
+
+
+@dataclass(frozen=True)
+class WholeConfig:
+    """A call's whole config is one expression: a per-call generation_config by name on a plain model."""
+
+    expression: Callable[[cst.Call], cst.BaseExpression]
 
 
 @dataclass
@@ -485,22 +493,55 @@ class _Port:
             return
         if name in self.facts.module_scope.bindings:
             return  # reusing the module's own google-genai client
-        args = [kw("vertexai", cst.Name("True")), kw("location", self._legacy_location())] if sdk == "vertexai" else []
-        retry = self._legacy_retry(sdk)
-        if retry:
-            args.append(kw("http_options", call(types_attr("HttpOptions"), retry)))
-        client = cst.SimpleStatementLine(
-            [cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call(dotted(f"{GENAI}.Client"), args))],
-            leading_lines=[cst.EmptyLine()],
-        )
-        before = "(no configure call)"
-        after = f"{name} = genai.Client(...)"
+        # The Vertex AI SDK reads project and location at the first call; google-generativeai reads
+        # its key when it is imported (client manager), as google-genai does at Client().
+        used_at = self._first_statement_using(sdk) if sdk == "vertexai" else None
+        if anchor is not None and used_at is not None:
+            between = body[body.index(anchor) + 1 : body.index(used_at)] if used_at in body[body.index(anchor) + 1 :] else []
+            if any(_may_set_environment(st) for st in between):  # the legacy SDK read them at the first call
+                self._insert_client_before(used_at, name, sdk)
+                return
+        client = self._environment_client(name, sdk)
+        before, after = "(no configure call)", f"{name} = genai.Client(...)"
         if anchor is not None:
             self.ctx.replace("FLM202", anchor, lambda n: cst.FlattenSentinel([n, client]), before=before, after=after, old="the environment", new=after)
         else:  # no module-level import: the client goes above the first statement
             client = client.with_changes(leading_lines=[*first.leading_lines, cst.EmptyLine()])  # type: ignore[union-attr]
             build = lambda n: cst.FlattenSentinel([client, n.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])])  # noqa: E731
             self.ctx.replace("FLM202", first, build, before=before, after=after, old="the environment", new=after)  # type: ignore[arg-type]
+
+    def _environment_client(self, name: str, sdk: str) -> cst.SimpleStatementLine:
+        """`client = genai.Client(...)` from what the legacy SDK read from the environment."""
+        args = [kw("vertexai", cst.Name("True")), kw("location", self._legacy_location())] if sdk == "vertexai" else []
+        retry = self._legacy_retry(sdk)
+        if retry:
+            args.append(kw("http_options", call(types_attr("HttpOptions"), retry)))
+        assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=call(dotted(f"{GENAI}.Client"), args))
+        return cst.SimpleStatementLine([assign], leading_lines=[cst.EmptyLine()])
+
+    def _insert_client_before(self, statement: cst.CSTNode, name: str, sdk: str) -> None:
+        """The client just above `statement`, taking its blank lines; its comments stay with it."""
+        lines = list(statement.leading_lines)  # type: ignore[attr-defined]
+        blanks = 0
+        while blanks < len(lines) and lines[blanks].comment is None:
+            blanks += 1
+        client = self._environment_client(name, sdk).with_changes(leading_lines=lines[:blanks])
+        build = lambda n: cst.FlattenSentinel([client, n.with_changes(leading_lines=lines if blanks else [cst.EmptyLine(), *lines])])  # noqa: E731
+        after = f"{name} = genai.Client(...)"
+        self.ctx.replace("FLM202", statement, build, before="(no configure call)", after=after, old="the environment", new=after)
+
+    def _first_statement_using(self, sdk: str) -> cst.CSTNode | None:
+        """The first module-level statement that builds a model of `sdk`."""
+        nodes = [m.constructor for m in self.models.values() if m.sdk == sdk and m.problem is None and m.uses]
+        wanted = {id(node) for node in nodes}
+        for statement in self.ctx.module.body:
+            stack: list[cst.CSTNode] = [statement]
+            while stack:
+                node = stack.pop()
+                if id(node) in wanted:
+                    return statement
+                stack.extend(node.children)
+        return None
 
     # ------------------------------------------------------------------ rewriting
 
@@ -592,6 +633,8 @@ class _Port:
             stream = stream_value.value == "True"
         overrides = self._overrides(model, use, scope) if base == "generate_content" else None
         timeout = None
+        if "request_options" in args and isinstance(overrides, WholeConfig):
+            raise Unportable("request_options beside a generation_config given by name")
         if "request_options" in args:
             index = args["request_options"][0]
             timeout = cfg.timeout_options(use.args[index].value, (("arg", index),))
@@ -609,7 +652,9 @@ class _Port:
             if text_parts:
                 contents = contents.visit(_TextParts())
             new_args = [kw("model", receiver if model.plain else model_node), kw("contents", contents)]
-            if base == "generate_content":
+            if isinstance(overrides, WholeConfig):
+                new_args.append(kw("config", overrides.expression(updated)))
+            elif base == "generate_content":
                 update = overrides(updated) if overrides else []
                 if timeout:
                     update.append(cst.DictElement(string("http_options"), timeout(updated)))
@@ -652,9 +697,13 @@ class _Port:
                 cfg.add_tools(self.ctx, call_recipe, arg.value, path, scope)
             elif key in ("tool_config", "labels"):
                 cfg.add_plain(call_recipe, key, arg.value, path)
+        if call_recipe.base is not None:
+            if not model.plain or call_recipe.items:
+                raise Unportable("a per-call generation_config given by name, to merge with other configuration (merge keys unknown)")
+            return WholeConfig(call_recipe.base)  # the name's GenerationConfig(...) becomes a GenerateContentConfig
         if not call_recipe.items:
             return None
-        if call_recipe.base is not None or any(item[0] == "**" for item in call_recipe.items):
+        if any(item[0] == "**" for item in call_recipe.items):
             raise Unportable("a per-call generation_config given by name (merge keys unknown)")
         replaced_generation: set[str] = set()
         if model.sdk == "vertexai" and "generation_config" in call_recipe.has:
@@ -1020,3 +1069,20 @@ class _TextParts(cst.CSTTransformer):
             ]
             return updated_node.with_changes(value=updated_node.value.with_changes(elements=elements))
         return updated_node
+
+
+def _may_set_environment(statement: cst.CSTNode) -> bool:
+    """A module-level call or item assignment (`load_dotenv()`, `os.environ["X"] = ...`): it may set
+    what a client reads from the environment when it is created."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return any(
+        (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and not _is_flm_marker(small.value))
+        or (isinstance(small, cst.Assign) and any(isinstance(t.target, cst.Subscript) for t in small.targets))
+        for small in statement.body
+    )
+
+
+def _is_flm_marker(node: cst.Call) -> bool:
+    """`__flm_cell_…__(3)`: the notebook processor's cell boundary, not code of the user's."""
+    return isinstance(node.func, cst.Name) and node.func.value.startswith("__flm_")
