@@ -16,6 +16,7 @@ from migrate import __version__
 from migrate.codemod import baseline, project, selection
 from migrate.codemod import run as codemod
 from migrate.codemod.engine import catalog_for
+from migrate.codemod.findings import unparsable
 from migrate import config as config_settings
 from migrate.config import Overrides
 from migrate.errors import UserError
@@ -137,10 +138,16 @@ def _run(paths: List[str], overrides: Overrides, changed_since=None, staged=Fals
     return outcome
 
 
-def _report_skips(outcome: codemod.Outcome) -> int:
-    """Every skip and error with its reason; 2 when a path named on the command line could not be used."""
+def _report_skips(outcome: codemod.Outcome, strict: bool = False) -> int:
+    """Every skip and error with its reason; 2 when a path named on the command line could not be used.
+
+    `strict` (check): a candidate file that cannot be parsed is an error, not a skip.
+    """
     for result in outcome.results:
-        if result.status in ("skipped", "error"):
+        if strict and unparsable(result):
+            stderr.print(f"[red]error:[/] {_display(result.path)}: {result.reason} (check cannot vouch for a file it cannot parse; "
+                         "list it under `exclude` to leave it out)", highlight=False)  # fmt: skip
+        elif result.status in ("skipped", "error"):
             label = "[red]error:[/]" if result.status == "error" else "[yellow]skipped[/]"
             stderr.print(f"{label} {_display(result.path)}: {result.reason}", highlight=False)
     return 2 if outcome.input_errors else 0
@@ -259,7 +266,7 @@ def check(
     output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE, max_file_size: Optional[str] = MAX_FILE_SIZE,
     baseline_file: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on edits not recorded by `scan --write-baseline`."),
 ) -> int:  # fmt: skip
-    """Exit 1 if `fix` would change anything (for CI and pre-commit); nothing is written."""
+    """Exit 1 if `fix` would change anything or a candidate file cannot be parsed (CI, pre-commit); nothing is written."""
     overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size)
     known = baseline.load(baseline_file) if baseline_file is not None else None
     outcome = _run(paths, overrides, changed_since, staged, no_cache)
@@ -284,9 +291,9 @@ def check(
                          + (f", {comparison.gone} no longer found (shrink it with `flm scan --write-baseline`)" if comparison.gone else ""),
                          highlight=False)  # fmt: skip
         _github_annotations(outcome, format, blocking)
-    bad_input = _report_skips(outcome)
+    bad_input = _report_skips(outcome, strict=True)
     stderr.print(outcome.summary.line("would change"), highlight=False)
-    return bad_input or (1 if failing else 0)
+    return bad_input or (1 if failing or any(unparsable(r) for r in outcome.results) else 0)
 
 
 @app.command("config")

@@ -170,3 +170,19 @@ def test_one_fix_reaches_the_fixed_point_so_check_passes_right_after(tmp_path):
     assert flm("fix", ".", "--no-cache", cwd=tmp_path).returncode == 0
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == first
     assert flm("check", ".", "--no-cache", cwd=tmp_path).returncode == 0
+
+
+def test_check_fails_on_a_candidate_file_it_cannot_parse_unless_it_is_excluded(project):
+    assert flm("fix", ".", cwd=project).returncode == 0
+    assert flm("check", ".", cwd=project).returncode == 0
+    (project / "broken.py").write_text('import google.generativeai as genai\ndef f(:\n')
+    (project / "blob.py").write_bytes(b"import vertexai\n\xff\xfe\x00binary")
+    failed = flm("check", ".", cwd=project)
+    assert failed.returncode == 1, failed.stderr
+    assert "error: broken.py: syntax error at line 2" in failed.stderr and "exclude" in failed.stderr
+    assert "error: blob.py:" in failed.stderr
+    assert flm("fix", ".", cwd=project).returncode == 0  # fix only reports the skip
+    excluded = flm("check", ".", "--exclude", "broken.py", "--exclude", "blob.py", cwd=project)
+    assert excluded.returncode == 0, excluded.stderr
+    (project / "pyproject.toml").write_text('[tool.flashlite-migrate]\nexclude = ["broken.py", "blob.py"]\n')
+    assert flm("check", ".", cwd=project).returncode == 0
