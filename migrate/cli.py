@@ -163,7 +163,7 @@ def _emit_diffs(outcome: codemod.Outcome, only: Optional[set] = None) -> None:
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for result in outcome.changed:
         if only is None or result.path in only:
-            diff = patch_report.file_diff(result, _display)
+            diff = patch_report.file_diff(result, patch_report.repository_path)
             _write_stdout(colorize(diff) if color else diff)
 
 
@@ -173,7 +173,7 @@ def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file:
         return False
     rules = dict(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings).rules)  # with extra rule files
     extra = {} if blocking is None else {"blocking": blocking}
-    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, _display), suite=suite, **extra)
+    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, patch_report.repository_path), suite=suite, **extra)
     if output_file is not None:
         output_file.write_bytes(data)
     else:
@@ -190,7 +190,7 @@ def _github_annotations(outcome: codemod.Outcome, format: ReportFormat, blocking
 
 def _write_patch(outcome: codemod.Outcome, patch_file: Optional[Path]) -> None:
     if patch_file is not None:
-        patch_file.write_bytes(patch_report.patch(outcome.results, _display))
+        patch_file.write_bytes(patch_report.patch(outcome.results, patch_report.repository_path))
         stderr.print(f"patch of {len(outcome.changed)} files written to {patch_file}", highlight=False)
 
 

@@ -186,3 +186,14 @@ def test_check_fails_on_a_candidate_file_it_cannot_parse_unless_it_is_excluded(p
     assert excluded.returncode == 0, excluded.stderr
     (project / "pyproject.toml").write_text('[tool.flashlite-migrate]\nexclude = ["broken.py", "blob.py"]\n')
     assert flm("check", ".", cwd=project).returncode == 0
+
+
+def test_diff_paths_are_relative_to_the_repository_root_wherever_flm_runs(project, tmp_path):
+    from_subfolder = flm("fix", "--diff", ".", cwd=project / "app")
+    assert from_subfolder.returncode == 0, from_subfolder.stderr
+    assert from_subfolder.stdout.startswith("diff --git a/app/")
+    (project / "sub.patch").write_text(from_subfolder.stdout)
+    git(project, "apply", "--check", "sub.patch")
+    from_outside = flm("fix", "--diff", str(project / "app"), "--patch-file", str(tmp_path / "out.patch"), cwd=tmp_path)
+    assert from_outside.stdout.startswith("diff --git a/app/") and (tmp_path / "out.patch").read_text() == from_outside.stdout
+    git(project, "apply", "--check", str(tmp_path / "out.patch"))

@@ -8,6 +8,7 @@ library entry point (one Settings for every file, no config lookup, no cache).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -22,6 +23,10 @@ def catalog_rules(settings) -> Iterable[str]:
     from migrate.codemod.engine import catalog_for
 
     return catalog_for(settings).rules
+
+
+def _common_folder(paths: list[Path]) -> Path:
+    return Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]))
 
 
 def resolver(overrides: Overrides) -> Resolver:
@@ -63,7 +68,7 @@ def run(
             if warning not in warnings:
                 warnings.append(warning)
         if use_cache:
-            cache = Cache.open(resolved.settings, resolved.cache_dir)
+            cache = Cache.open(resolved.settings, resolved.cache_dir, near=_common_folder(group))
             batch = cached_process(group, resolved.settings, cache, on_result)
             cache.save()
         else:
