@@ -167,13 +167,13 @@ def _emit_diffs(outcome: codemod.Outcome, only: Optional[set] = None) -> None:
             _write_stdout(colorize(diff) if color else diff)
 
 
-def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file: Optional[Path], overrides: Overrides, blocking=None, suite: str = "flm") -> bool:
+def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file: Optional[Path], overrides: Overrides, blocking=None, suite: str = "flm", dry_run: bool = True) -> bool:
     """Render a --format report to stdout or --output-file; False for the text format (the caller prints it)."""
     if format is ReportFormat.text:
         return False
     rules = dict(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings).rules)  # with extra rule files
     extra = {} if blocking is None else {"blocking": blocking}
-    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, patch_report.repository_path), suite=suite, **extra)
+    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, patch_report.repository_path), suite=suite, dry_run=dry_run, **extra)
     if output_file is not None:
         output_file.write_bytes(data)
     else:
@@ -244,7 +244,7 @@ def fix(
         for debris in codemod.clean_stale_temps(outcome):
             stderr.print(f"removed {_display(debris)} (a temp file left by an interrupted run)", highlight=False)
         failures = codemod.write_changes(outcome)
-    if not _machine_report(format, outcome, output_file, overrides, suite="flm fix"):
+    if not _machine_report(format, outcome, output_file, overrides, suite="flm fix", dry_run=diff):
         if diff:
             _emit_diffs(outcome)
         else:

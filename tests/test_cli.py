@@ -77,7 +77,8 @@ def test_scan_json_records(project):
     document = json.loads(result.stdout)
     assert document["summary"]["changed"] == 5
     record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
-    assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied"}
+    assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied", "fixable"}
+    assert (record["applied"], record["fixable"]) == (False, True)  # scan writes nothing
     assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", DEFAULT_TARGET, "safe")
     assert any(r["rule"] == "FLM002" for r in document["findings"])
     assert not [w for w in document["warnings"] if w.startswith("FLM005")]  # the default target has no announced shutdown
@@ -197,3 +198,14 @@ def test_diff_paths_are_relative_to_the_repository_root_wherever_flm_runs(projec
     from_outside = flm("fix", "--diff", str(project / "app"), "--patch-file", str(tmp_path / "out.patch"), cwd=tmp_path)
     assert from_outside.stdout.startswith("diff --git a/app/") and (tmp_path / "out.patch").read_text() == from_outside.stdout
     git(project, "apply", "--check", str(tmp_path / "out.patch"))
+
+
+def test_json_applied_means_written(project):
+    def summarize_record(*args):
+        document = json.loads(flm(*args, "--format", "json", ".", cwd=project).stdout)
+        record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
+        return record["applied"], record["fixable"]
+
+    assert summarize_record("fix", "--diff") == (False, True)
+    assert summarize_record("check") == (False, True)
+    assert summarize_record("fix") == (True, True)
