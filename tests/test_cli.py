@@ -112,8 +112,9 @@ def test_parallel_output_is_deterministic(project):
     "args, message",
     [
         (["scan", "does-not-exist"], "flm: error: does-not-exist: no such file or directory"),
-        (["fix", "--target", "gemini-9", "."], "flm: error: unknown target model 'gemini-9'"),
-        (["fix", "--target", "gemini-embedding-001", "."], "is a embedding model, not a text model"),
+        (["fix", "--target", "gemini-9", "."], "flm: error: --target: unknown target model 'gemini-9'"),
+        (["fix", "--target", "gemini-embedding-001", "."], "is an embedding model, not a text model"),
+        (["scan", "--select", "FLM9", "."], "flm: error: --select: unknown rule ID or prefix 'FLM9' (rule families: FLM0, FLM1, FLM2, FLM3"),
         (["fix", "--target", "gemini-1.5-flash", "."], "was shut down on 2025-09-24"),
         (["scan", "--no-such-flag", "."], "flm: error: No such option: --no-such-flag"),
         (["rules", "explain", "FLM999"], "flm: error: unknown rule ID 'FLM999'"),
@@ -125,6 +126,13 @@ def test_usage_errors_are_one_line_exit_2(project, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # the error (and at most the target warning)
+
+
+def test_a_bad_target_in_pyproject_names_the_file(project):
+    (project / "pyproject.toml").write_text('[tool.flashlite-migrate]\ntarget = "nonsense"\n')
+    result = flm("scan", ".", cwd=project)
+    assert result.returncode == 2
+    assert f"flm: error: {project / 'pyproject.toml'}: [tool.flashlite-migrate] target: unknown target model 'nonsense'" in result.stderr
 
 
 def test_a_broken_extra_rules_file_is_named(tmp_path):
@@ -141,7 +149,10 @@ def test_models_and_rules_commands():
     data = json.loads(models.stdout)
     assert data["target"] == DEFAULT_TARGET
     assert any(m["id"] == "gemini-4-argon" and m["swap_to_target"] for m in data["models"])
-    assert DEFAULT_TARGET in flm("models").stdout
+    table = flm("models").stdout
+    assert f"{DEFAULT_TARGET} [target]" in table and table.count("[target]") == 1
+    assert "(+1 variant)" in table and "(+1 variants)" not in table
+    assert "gemini-3.1-flash-lite [target]" in flm("models", "--target", "gemini-3.1-flash-lite").stdout
     listed = flm("rules", "list")
     assert listed.returncode == 0 and "FLM001" in listed.stdout and "FLM105" in listed.stdout
     explained = flm("rules", "explain", "flm001")

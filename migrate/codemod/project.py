@@ -25,12 +25,18 @@ def catalog_rules(settings) -> Iterable[str]:
     return catalog_for(settings).rules
 
 
+def catalog_target(settings):
+    from migrate.codemod.engine import catalog_for
+
+    return catalog_for(settings).resolve_target(settings.target)
+
+
 def _common_folder(paths: list[Path]) -> Path:
     return Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]))
 
 
 def resolver(overrides: Overrides) -> Resolver:
-    return Resolver(overrides, known_rules=catalog_rules)
+    return Resolver(overrides, known_rules=catalog_rules, check_target=catalog_target)
 
 
 def run(

@@ -87,7 +87,8 @@ def models_table(catalog: Catalog, today: dt.date, target: str) -> Table:
         table.add_column(column, no_wrap=column in ("Model", "Released", "As of"))
     for model in catalog.models:
         caps = model.capabilities
-        name = model.id + (f" (+{len(model.ids) - 1} variants)" if len(model.ids) > 1 else "")
+        extra = len(model.ids) - 1
+        name = model.id + (f" (+{extra} variant{'s' if extra > 1 else ''})" if extra else "")
         if model.id == target:
             name += " [target]"
         thinking = "-"
