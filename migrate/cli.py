@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from migrate import __version__
+from migrate import __version__, cli_help
 from migrate.codemod import baseline, project, selection
 from migrate.codemod import run as codemod
 from migrate.codemod.engine import catalog_for
@@ -59,11 +59,11 @@ class ReportFormat(str, enum.Enum):
 
 
 PATHS = typer.Argument(..., help="Files and folders to process.", show_default=False)
-TARGET = typer.Option(None, "--target", help="Flash-Lite model to move Pro calls to (default: from rules/models.yaml).")
-SELECT = typer.Option([], "--select", help="Only these rule IDs or prefixes (repeatable).")
-IGNORE = typer.Option([], "--ignore", help="Skip these rule IDs or prefixes (repeatable).")
-INCLUDE = typer.Option([], "--include", help="Glob of files to consider (repeatable; default: Python, notebooks, dependency files).")
-EXCLUDE = typer.Option([], "--exclude", help="Gitignore-style pattern to leave out (repeatable).")
+TARGET = typer.Option(None, "--target", metavar="MODEL", help="Flash-Lite model to move Pro calls to (default: from rules/models.yaml).")
+SELECT = typer.Option([], "--select", metavar="RULE", help="Only these rule IDs or prefixes (repeatable).")
+IGNORE = typer.Option([], "--ignore", metavar="RULE", help="Skip these rule IDs or prefixes (repeatable).")
+INCLUDE = typer.Option([], "--include", metavar="GLOB", help="Glob of files to consider (repeatable; default: Python, notebooks, dependency files).")
+EXCLUDE = typer.Option([], "--exclude", metavar="PATTERN", help="Gitignore-style pattern to leave out (repeatable).")
 JOBS = typer.Option(0, "-j", "--jobs", help="Parallel workers (default: one per core).")
 FORMAT = typer.Option(Format.text, "--format", help="text (terminal) or json (one record per edit or finding).")
 REPORT_FORMAT = typer.Option(ReportFormat.text, "--format", help="text, json, sarif (code scanning), markdown (PR comment), junit or github (annotations).")
@@ -71,8 +71,8 @@ OUTPUT_FILE = typer.Option(None, "-o", "--output-file", help="Write the --format
 PATCH_FILE = typer.Option(None, "--patch-file", help="Also write the changes as a patch `git apply` accepts.")
 UNSAFE = typer.Option(None, "--unsafe/--no-unsafe", help="Also apply edits of tier 'unsafe' (behaviour may change; review them).")
 AS_OF = typer.Option(None, "--as-of", hidden=True, help="Date used for lifecycle checks (YYYY-MM-DD).")
-RULES = typer.Option([], "--rules", help="Extra rule file(s) to load (repeatable).")
-CONFIG = typer.Option(None, "--config", help="Use this pyproject.toml for every file instead of the nearest one.")
+RULES = typer.Option([], "--rules", metavar="FILE", help="Extra rule file(s) to load (repeatable).")
+CONFIG = typer.Option(None, "--config", metavar="FILE", help="Use this pyproject.toml for every file instead of the nearest one.")
 ISOLATED = typer.Option(False, "--isolated", help="Ignore pyproject.toml configuration.")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the result cache.")
 CHANGED_SINCE = typer.Option(None, "--changed-since", help="Only files changed since the branch left this git ref.", metavar="REF")
@@ -428,6 +428,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", help="On an internal error, show the traceback (accepted anywhere on the command line)."),
 ) -> None:
     """Move Gemini Pro code to google-genai and a Flash-Lite model, with evidence."""
 
@@ -445,7 +446,9 @@ def main() -> None:
         sys.argv.remove("--verbose")
     try:
         _mount_subcommands()
-        code = app(standalone_mode=False)
+        command = typer.main.get_command(app)
+        cli_help.tidy(command)
+        code = command(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
