@@ -21,7 +21,7 @@ from migrate import config as config_settings
 from migrate.config import Overrides
 from migrate.errors import UserError
 from migrate.report import console as render
-from migrate.report import github, outputs, sites
+from migrate.report import github, outputs, progress, sites
 from migrate.report import patch as patch_report
 from migrate.report.diff import colorize
 from migrate.settings import Settings
@@ -123,16 +123,10 @@ def _display(path: Path) -> str:
 
 
 def _run(paths: List[str], overrides: Overrides, changed_since=None, staged=False, no_cache=False) -> codemod.Outcome:
-    """One codemod run (config per file, cache, changed-file selection) with a progress bar when a person is watching."""
+    """One codemod run (config per file, cache, changed-file selection) showing its progress on stderr."""
     narrow = selection.narrower(paths, changed_since, staged)
-    if not sys.stderr.isatty():
-        outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache)
-    else:
-        from rich.progress import Progress
-
-        with Progress(transient=True, console=stderr) as progress:
-            task = progress.add_task("parsing candidates", total=None)
-            outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache, on_result=lambda _: progress.advance(task))
+    with progress.BarProgress(stderr) if sys.stderr.isatty() else progress.LogProgress(sys.stderr) as shown:
+        outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache, on_result=shown.advance, on_planned=shown.planned)
     for warning in outcome.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return outcome

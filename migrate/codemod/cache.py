@@ -286,6 +286,7 @@ def process(
     settings: Settings,
     cache: Cache,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> list[FileResult]:
     """engine.process_files with the cache in front: only misses are read, prefiltered and parsed."""
     results: dict[Path, FileResult] = {}
@@ -312,7 +313,7 @@ def process(
                 cache.store(path, data, results[path])
             else:
                 candidates.append(path)
-        for result in process_files(candidates, settings, on_result):
+        for result in process_files(candidates, settings, on_result, on_planned):
             results[result.path] = result
             if result.path in data_of:
                 cache.store(result.path, data_of[result.path], result)

@@ -241,8 +241,11 @@ def process_files(
     paths: list[Path],
     settings: Settings,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> list[FileResult]:
     """Results for every path, in the order given. Only prefilter candidates are parsed, in parallel.
+
+    `on_planned(n)` learns how many files will be parsed (each then reaches `on_result`).
 
     A worker that dies (out of memory, a crash in LibCST) becomes that file's error; see workers_pool.
     """
@@ -257,6 +260,8 @@ def process_files(
             results[path] = FileResult(path, "not-candidate")
         else:
             (big if size >= ISOLATE_FROM_BYTES else candidates).append(path)
+    if on_planned:
+        on_planned(len(candidates) + len(big))
     workers = min(settings.workers(), max(1, (len(candidates) + len(big)) // 4))
     if workers > 1:
         finished: Iterable[FileResult] = workers_pool.map_files(_process_path, candidates + big, settings, workers)

@@ -46,6 +46,7 @@ def run(
     narrow: Callable[[list[Path]], list[Path]] | None = None,
     use_cache: bool = True,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> Outcome:
     from migrate.codemod.cache import Cache
     from migrate.codemod.cache import process as cached_process
@@ -75,10 +76,10 @@ def run(
                 warnings.append(warning)
         if use_cache:
             cache = Cache.open(resolved.settings, resolved.cache_dir, near=_common_folder(group))
-            batch = cached_process(group, resolved.settings, cache, on_result)
+            batch = cached_process(group, resolved.settings, cache, on_result, on_planned)
             cache.save()
         else:
-            batch = process_files(group, resolved.settings, on_result)
+            batch = process_files(group, resolved.settings, on_result, on_planned)
         for result in batch:
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]
