@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from migrate.codemod.findings import FileResult
+from migrate.wording import plural
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,6 @@ class RunSummary:
             if self.port.get("refused"):
                 text += f", {self.port['refused']} refused by verification (a bug in flm: please report it)"
         return text
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 _LOCATION = re.compile(r"\s*\bat (cell \d+, )?line \d+(, column \d+)?")

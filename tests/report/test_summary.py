@@ -18,3 +18,9 @@ def test_skips_group_by_reason_without_their_location_and_counts_are_singular_wh
     line = summary.line()
     assert "(syntax error: 2; unsupported IPython input: 1)" in line
     assert ", 1 edit, 1 finding in" in line
+
+
+def test_plural():
+    from migrate.wording import plural
+
+    assert (plural(1, "error"), plural(0, "error"), plural(1, "retry", "retries"), plural(7, "retry", "retries")) == ("1 error", "0 errors", "1 retry", "7 retries")
