@@ -42,8 +42,7 @@ class CellSyntax:
     """Line indices (0-based, into `source.split("\\n")`) IPython rewrites, grouped per construct."""
 
     spans: tuple[tuple[int, int], ...] = ()  # inclusive (first, last) line of each rewritten construct
-    cell_magic: str | None = None  # the `%%name` on the cell's first non-blank line (its line is in spans)
-    python_body: bool = False  # that magic runs its body as Python: the body's own spans are included
+    python_body: bool = False  # a cell magic that runs its body as Python: the body's own spans are included
     unsupported: str | None = None  # "line N: why" when IPython would strip an indent or prompts first
 
 
@@ -63,14 +62,14 @@ def classify(source: str) -> CellSyntax:
     if lines[first].startswith("%%") and not re.match(r"%%\w+\?", lines[first]):
         name = lines[first][2:].rstrip().partition(" ")[0]
         if name not in PYTHON_CELL_MAGICS:
-            return CellSyntax(spans=((first, len(lines) - 1),), cell_magic=name)  # the cell is a string
+            return CellSyntax(spans=((first, len(lines) - 1),))  # the whole cell is the magic's string
         body = "".join(lines[first + 1 :])
         inner = classify(body)
         if inner.unsupported:
-            return CellSyntax(cell_magic=name, python_body=True, unsupported=inner.unsupported)
+            return CellSyntax(python_body=True, unsupported=inner.unsupported)
         offset = first + 1
         spans = ((first, first),) + tuple((a + offset, b + offset) for a, b in inner.spans)
-        return CellSyntax(spans=spans, cell_magic=name, python_body=True)
+        return CellSyntax(spans=spans, python_body=True)
     return CellSyntax(spans=tuple(sorted(_line_specials(lines))))
 
 

@@ -4,8 +4,8 @@ The code cells become one virtual module, so an import in cell 1 resolves a call
 boundary statement goes before each cell (a statement, not a comment: a transform that replaces a
 cell's first statement keeps it), and what IPython rewrites before Python sees it (`%pip install`,
 `!pip`, `%%bash` cells, `x = !ls`, `obj?`; the rules are in ipython_syntax) is masked by
-placeholder names. The engine processes that module like any .py
-file; the output is cut back into cells at the boundaries and the masked lines are restored.
+placeholder names. The engine processes that module like any .py file; the output is cut back
+into cells at the boundaries and the masked lines are restored.
 
 Only the `source` value of a cell that changed is re-encoded, in the notebook's own style (a list
 of lines or one string, its indentation, its ASCII escaping), and spliced into the original JSON
