@@ -385,7 +385,8 @@ class Catalog:
         if model is None:
             raise UserError(f"unknown target model {target!r}: choose one listed by `flm models`")
         if model.kind != "text":
-            raise UserError(f"target model {target!r} is a {model.kind} model, not a text model")
+            article = "an" if model.kind[:1] in "aeiou" else "a"
+            raise UserError(f"target model {target!r} is {article} {model.kind} model, not a text model")
         return model
 
 

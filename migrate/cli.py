@@ -12,15 +12,16 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from migrate import __version__
+from migrate import __version__, cli_help
 from migrate.codemod import baseline, project, selection
 from migrate.codemod import run as codemod
 from migrate.codemod.engine import catalog_for
+from migrate.codemod.findings import unparsable
 from migrate import config as config_settings
 from migrate.config import Overrides
 from migrate.errors import UserError
 from migrate.report import console as render
-from migrate.report import github, outputs, sites
+from migrate.report import github, outputs, progress, sites
 from migrate.report import patch as patch_report
 from migrate.report.diff import colorize
 from migrate.settings import Settings
@@ -58,11 +59,11 @@ class ReportFormat(str, enum.Enum):
 
 
 PATHS = typer.Argument(..., help="Files and folders to process.", show_default=False)
-TARGET = typer.Option(None, "--target", help="Flash-Lite model to move Pro calls to (default: from rules/models.yaml).")
-SELECT = typer.Option([], "--select", help="Only these rule IDs or prefixes (repeatable).")
-IGNORE = typer.Option([], "--ignore", help="Skip these rule IDs or prefixes (repeatable).")
-INCLUDE = typer.Option([], "--include", help="Glob of files to consider (repeatable; default: Python, notebooks, dependency files).")
-EXCLUDE = typer.Option([], "--exclude", help="Gitignore-style pattern to leave out (repeatable).")
+TARGET = typer.Option(None, "--target", metavar="MODEL", help="Flash-Lite model to move Pro calls to (default: from rules/models.yaml).")
+SELECT = typer.Option([], "--select", metavar="RULE", help="Only these rule IDs or prefixes (repeatable).")
+IGNORE = typer.Option([], "--ignore", metavar="RULE", help="Skip these rule IDs or prefixes (repeatable).")
+INCLUDE = typer.Option([], "--include", metavar="GLOB", help="Glob of files to consider (repeatable; default: Python, notebooks, dependency files).")
+EXCLUDE = typer.Option([], "--exclude", metavar="PATTERN", help="Gitignore-style pattern to leave out (repeatable).")
 JOBS = typer.Option(0, "-j", "--jobs", help="Parallel workers (default: one per core).")
 FORMAT = typer.Option(Format.text, "--format", help="text (terminal) or json (one record per edit or finding).")
 REPORT_FORMAT = typer.Option(ReportFormat.text, "--format", help="text, json, sarif (code scanning), markdown (PR comment), junit or github (annotations).")
@@ -70,8 +71,8 @@ OUTPUT_FILE = typer.Option(None, "-o", "--output-file", help="Write the --format
 PATCH_FILE = typer.Option(None, "--patch-file", help="Also write the changes as a patch `git apply` accepts.")
 UNSAFE = typer.Option(None, "--unsafe/--no-unsafe", help="Also apply edits of tier 'unsafe' (behaviour may change; review them).")
 AS_OF = typer.Option(None, "--as-of", hidden=True, help="Date used for lifecycle checks (YYYY-MM-DD).")
-RULES = typer.Option([], "--rules", help="Extra rule file(s) to load (repeatable).")
-CONFIG = typer.Option(None, "--config", help="Use this pyproject.toml for every file instead of the nearest one.")
+RULES = typer.Option([], "--rules", metavar="FILE", help="Extra rule file(s) to load (repeatable).")
+CONFIG = typer.Option(None, "--config", metavar="FILE", help="Use this pyproject.toml for every file instead of the nearest one.")
 ISOLATED = typer.Option(False, "--isolated", help="Ignore pyproject.toml configuration.")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the result cache.")
 CHANGED_SINCE = typer.Option(None, "--changed-since", help="Only files changed since the branch left this git ref.", metavar="REF")
@@ -122,25 +123,25 @@ def _display(path: Path) -> str:
 
 
 def _run(paths: List[str], overrides: Overrides, changed_since=None, staged=False, no_cache=False) -> codemod.Outcome:
-    """One codemod run (config per file, cache, changed-file selection) with a progress bar when a person is watching."""
+    """One codemod run (config per file, cache, changed-file selection) showing its progress on stderr."""
     narrow = selection.narrower(paths, changed_since, staged)
-    if not sys.stderr.isatty():
-        outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache)
-    else:
-        from rich.progress import Progress
-
-        with Progress(transient=True, console=stderr) as progress:
-            task = progress.add_task("parsing candidates", total=None)
-            outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache, on_result=lambda _: progress.advance(task))
+    with progress.BarProgress(stderr) if sys.stderr.isatty() else progress.LogProgress(sys.stderr) as shown:
+        outcome = project.run(paths, overrides, narrow=narrow, use_cache=not no_cache, on_result=shown.advance, on_planned=shown.planned)
     for warning in outcome.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return outcome
 
 
-def _report_skips(outcome: codemod.Outcome) -> int:
-    """Every skip and error with its reason; 2 when a path named on the command line could not be used."""
+def _report_skips(outcome: codemod.Outcome, strict: bool = False) -> int:
+    """Every skip and error with its reason; 2 when a path named on the command line could not be used.
+
+    `strict` (check): a candidate file that cannot be parsed is an error, not a skip.
+    """
     for result in outcome.results:
-        if result.status in ("skipped", "error"):
+        if strict and unparsable(result):
+            stderr.print(f"[red]error:[/] {_display(result.path)}: {result.reason} (check cannot vouch for a file it cannot parse; "
+                         "list it under `exclude` to leave it out)", highlight=False)  # fmt: skip
+        elif result.status in ("skipped", "error"):
             label = "[red]error:[/]" if result.status == "error" else "[yellow]skipped[/]"
             stderr.print(f"{label} {_display(result.path)}: {result.reason}", highlight=False)
     return 2 if outcome.input_errors else 0
@@ -156,17 +157,17 @@ def _emit_diffs(outcome: codemod.Outcome, only: Optional[set] = None) -> None:
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for result in outcome.changed:
         if only is None or result.path in only:
-            diff = patch_report.file_diff(result, _display)
+            diff = patch_report.file_diff(result, patch_report.repository_path)
             _write_stdout(colorize(diff) if color else diff)
 
 
-def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file: Optional[Path], overrides: Overrides, blocking=None, suite: str = "flm") -> bool:
+def _machine_report(format: ReportFormat, outcome: codemod.Outcome, output_file: Optional[Path], overrides: Overrides, blocking=None, suite: str = "flm", dry_run: bool = True) -> bool:
     """Render a --format report to stdout or --output-file; False for the text format (the caller prints it)."""
     if format is ReportFormat.text:
         return False
     rules = dict(catalog_for(project.resolver(overrides).for_path(Path.cwd()).settings).rules)  # with extra rule files
     extra = {} if blocking is None else {"blocking": blocking}
-    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, _display), suite=suite, **extra)
+    data = outputs.render(format.value, outcome, _display, rules, patch=patch_report.patch(outcome.results, patch_report.repository_path), suite=suite, dry_run=dry_run, **extra)
     if output_file is not None:
         output_file.write_bytes(data)
     else:
@@ -183,7 +184,7 @@ def _github_annotations(outcome: codemod.Outcome, format: ReportFormat, blocking
 
 def _write_patch(outcome: codemod.Outcome, patch_file: Optional[Path]) -> None:
     if patch_file is not None:
-        patch_file.write_bytes(patch_report.patch(outcome.results, _display))
+        patch_file.write_bytes(patch_report.patch(outcome.results, patch_report.repository_path))
         stderr.print(f"patch of {len(outcome.changed)} files written to {patch_file}", highlight=False)
 
 
@@ -237,7 +238,7 @@ def fix(
         for debris in codemod.clean_stale_temps(outcome):
             stderr.print(f"removed {_display(debris)} (a temp file left by an interrupted run)", highlight=False)
         failures = codemod.write_changes(outcome)
-    if not _machine_report(format, outcome, output_file, overrides, suite="flm fix"):
+    if not _machine_report(format, outcome, output_file, overrides, suite="flm fix", dry_run=diff):
         if diff:
             _emit_diffs(outcome)
         else:
@@ -259,7 +260,7 @@ def check(
     output_file: Optional[Path] = OUTPUT_FILE, patch_file: Optional[Path] = PATCH_FILE, max_file_size: Optional[str] = MAX_FILE_SIZE,
     baseline_file: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on edits not recorded by `scan --write-baseline`."),
 ) -> int:  # fmt: skip
-    """Exit 1 if `fix` would change anything (for CI and pre-commit); nothing is written."""
+    """Exit 1 if `fix` would change anything or a candidate file cannot be parsed (CI, pre-commit); nothing is written."""
     overrides = _overrides(target, select, ignore, include, exclude, jobs, unsafe, as_of, rules, config, isolated, max_file_size)
     known = baseline.load(baseline_file) if baseline_file is not None else None
     outcome = _run(paths, overrides, changed_since, staged, no_cache)
@@ -284,9 +285,9 @@ def check(
                          + (f", {comparison.gone} no longer found (shrink it with `flm scan --write-baseline`)" if comparison.gone else ""),
                          highlight=False)  # fmt: skip
         _github_annotations(outcome, format, blocking)
-    bad_input = _report_skips(outcome)
+    bad_input = _report_skips(outcome, strict=True)
     stderr.print(outcome.summary.line("would change"), highlight=False)
-    return bad_input or (1 if failing else 0)
+    return bad_input or (1 if failing or any(unparsable(r) for r in outcome.results) else 0)
 
 
 @app.command("config")
@@ -421,6 +422,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", help="On an internal error, show the traceback (accepted anywhere on the command line)."),
 ) -> None:
     """Move Gemini Pro code to google-genai and a Flash-Lite model, with evidence."""
 
@@ -438,7 +440,9 @@ def main() -> None:
         sys.argv.remove("--verbose")
     try:
         _mount_subcommands()
-        code = app(standalone_mode=False)
+        command = typer.main.get_command(app)
+        cli_help.tidy(command)
+        code = command(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:

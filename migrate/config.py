@@ -237,8 +237,13 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
-def resolve(config: ConfigFile | None, overrides: Overrides, known_rules: Callable[[Settings], Iterable[str]] | None = None) -> Resolved:
-    """defaults <- config <- command line, validated (rule IDs against the catalogue when given)."""
+def resolve(
+    config: ConfigFile | None,
+    overrides: Overrides,
+    known_rules: Callable[[Settings], Iterable[str]] | None = None,
+    check_target: Callable[[Settings], object] | None = None,
+) -> Resolved:
+    """defaults <- config <- command line, validated (rule IDs and the target against the catalogue when given)."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if config is not None:
@@ -278,9 +283,30 @@ def resolve(config: ConfigFile | None, overrides: Overrides, known_rules: Callab
     )
     if known_rules is not None:
         _check_rules(settings, set(known_rules(settings)), config, sources)
+    if check_target is not None and settings.target:
+        try:
+            check_target(settings)
+        except UserError as exc:
+            where = config.where("target") if config is not None and sources.get("target") == str(config.path) else "--target"
+            raise UserError(f"{where}: {exc}") from None
     spec = pathspec.GitIgnoreSpec.from_lines(values["exclude"]) if values.get("exclude") else None
     cache_dir = (root / values["cache-dir"]).resolve() if "cache-dir" in values and root is not None else None
     return Resolved(settings, config, spec, cache_dir, sources)
+
+
+def _rule_hint(selector: str, known: set[str]) -> str:
+    """A near miss of a whole ID (FLM10O) gets its look-alike; a prefix (FLM9) gets the families that exist."""
+    width = max((len(rule) for rule in known), default=0)
+    if len(selector) >= width and known:
+        def likeness(rule: str) -> tuple[int, float]:
+            shared = len(os.path.commonprefix([rule, selector]))
+            return shared, difflib.SequenceMatcher(a=selector, b=rule).ratio()
+
+        best = max(sorted(known), key=likeness)
+        if likeness(best)[0] >= width - 2:
+            return f"; did you mean '{best}'?"
+    families = sorted({rule[: width - 2] for rule in known if len(rule) == width})
+    return f" (rule families: {', '.join(families)}; see `flm rules list`)"
 
 
 def _check_rules(settings: Settings, known: set[str], config: ConfigFile | None, sources: Mapping[str, str]) -> None:
@@ -294,9 +320,7 @@ def _check_rules(settings: Settings, known: set[str], config: ConfigFile | None,
         for selector in selectors:
             ok = selector in known if exact else any(rule.startswith(selector) for rule in known)
             if not ok:
-                close = difflib.get_close_matches(selector, sorted(known), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else " (see `flm rules list`)"
-                raise UserError(f"{where(key)}: unknown rule {'ID' if exact else 'ID or prefix'} '{selector}'{hint}")
+                raise UserError(f"{where(key)}: unknown rule {'ID' if exact else 'ID or prefix'} '{selector}'{_rule_hint(selector, known)}")
 
     check("select", settings.select)
     check("ignore", settings.ignore)
@@ -311,9 +335,15 @@ def _check_rules(settings: Settings, known: set[str], config: ConfigFile | None,
 class Resolver:
     """Settings per file: the nearest config above it, merged with the command line (cached per folder)."""
 
-    def __init__(self, overrides: Overrides, known_rules: Callable[[Settings], Iterable[str]] | None = None):
+    def __init__(
+        self,
+        overrides: Overrides,
+        known_rules: Callable[[Settings], Iterable[str]] | None = None,
+        check_target: Callable[[Settings], object] | None = None,
+    ):
         self.overrides = overrides
         self.known_rules = known_rules
+        self.check_target = check_target
         self._explicit = load(Path(overrides.config_file)) if overrides.config_file else None
         if overrides.config_file and self._explicit is None:
             raise UserError(f"{overrides.config_file}: has no {TABLE} table")
@@ -330,7 +360,7 @@ class Resolver:
     def for_config(self, config: ConfigFile | None) -> Resolved:
         key = config.path if config is not None else None
         if key not in self._by_config:
-            self._by_config[key] = resolve(config, self.overrides, self.known_rules)
+            self._by_config[key] = resolve(config, self.overrides, self.known_rules, self.check_target)
         return self._by_config[key]
 
     def for_path(self, path: Path) -> Resolved:

@@ -77,7 +77,8 @@ def test_scan_json_records(project):
     document = json.loads(result.stdout)
     assert document["summary"]["changed"] == 5
     record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
-    assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied"}
+    assert set(record) == {"file", "line", "column", "rule", "tier", "message", "before", "after", "applied", "fixable"}
+    assert (record["applied"], record["fixable"]) == (False, True)  # scan writes nothing
     assert (record["line"], record["before"], record["after"], record["tier"]) == (6, "gemini-2.5-pro", DEFAULT_TARGET, "safe")
     assert any(r["rule"] == "FLM002" for r in document["findings"])
     assert not [w for w in document["warnings"] if w.startswith("FLM005")]  # the default target has no announced shutdown
@@ -111,8 +112,9 @@ def test_parallel_output_is_deterministic(project):
     "args, message",
     [
         (["scan", "does-not-exist"], "flm: error: does-not-exist: no such file or directory"),
-        (["fix", "--target", "gemini-9", "."], "flm: error: unknown target model 'gemini-9'"),
-        (["fix", "--target", "gemini-embedding-001", "."], "is a embedding model, not a text model"),
+        (["fix", "--target", "gemini-9", "."], "flm: error: --target: unknown target model 'gemini-9'"),
+        (["fix", "--target", "gemini-embedding-001", "."], "is an embedding model, not a text model"),
+        (["scan", "--select", "FLM9", "."], "flm: error: --select: unknown rule ID or prefix 'FLM9' (rule families: FLM0, FLM1, FLM2, FLM3"),
         (["fix", "--target", "gemini-1.5-flash", "."], "was shut down on 2025-09-24"),
         (["scan", "--no-such-flag", "."], "flm: error: No such option: --no-such-flag"),
         (["rules", "explain", "FLM999"], "flm: error: unknown rule ID 'FLM999'"),
@@ -124,6 +126,13 @@ def test_usage_errors_are_one_line_exit_2(project, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # the error (and at most the target warning)
+
+
+def test_a_bad_target_in_pyproject_names_the_file(project):
+    (project / "pyproject.toml").write_text('[tool.flashlite-migrate]\ntarget = "nonsense"\n')
+    result = flm("scan", ".", cwd=project)
+    assert result.returncode == 2
+    assert f"flm: error: {project / 'pyproject.toml'}: [tool.flashlite-migrate] target: unknown target model 'nonsense'" in result.stderr
 
 
 def test_a_broken_extra_rules_file_is_named(tmp_path):
@@ -140,7 +149,10 @@ def test_models_and_rules_commands():
     data = json.loads(models.stdout)
     assert data["target"] == DEFAULT_TARGET
     assert any(m["id"] == "gemini-4-argon" and m["swap_to_target"] for m in data["models"])
-    assert DEFAULT_TARGET in flm("models").stdout
+    table = flm("models").stdout
+    assert f"{DEFAULT_TARGET} [target]" in table and table.count("[target]") == 1
+    assert "(+1 variant)" in table and "(+1 variants)" not in table
+    assert "gemini-3.1-flash-lite [target]" in flm("models", "--target", "gemini-3.1-flash-lite").stdout
     listed = flm("rules", "list")
     assert listed.returncode == 0 and "FLM001" in listed.stdout and "FLM105" in listed.stdout
     explained = flm("rules", "explain", "flm001")
@@ -170,3 +182,41 @@ def test_one_fix_reaches_the_fixed_point_so_check_passes_right_after(tmp_path):
     assert flm("fix", ".", "--no-cache", cwd=tmp_path).returncode == 0
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == first
     assert flm("check", ".", "--no-cache", cwd=tmp_path).returncode == 0
+
+
+def test_check_fails_on_a_candidate_file_it_cannot_parse_unless_it_is_excluded(project):
+    assert flm("fix", ".", cwd=project).returncode == 0
+    assert flm("check", ".", cwd=project).returncode == 0
+    (project / "broken.py").write_text('import google.generativeai as genai\ndef f(:\n')
+    (project / "blob.py").write_bytes(b"import vertexai\n\xff\xfe\x00binary")
+    failed = flm("check", ".", cwd=project)
+    assert failed.returncode == 1, failed.stderr
+    assert "error: broken.py: syntax error at line 2" in failed.stderr and "exclude" in failed.stderr
+    assert "error: blob.py:" in failed.stderr
+    assert flm("fix", ".", cwd=project).returncode == 0  # fix only reports the skip
+    excluded = flm("check", ".", "--exclude", "broken.py", "--exclude", "blob.py", cwd=project)
+    assert excluded.returncode == 0, excluded.stderr
+    (project / "pyproject.toml").write_text('[tool.flashlite-migrate]\nexclude = ["broken.py", "blob.py"]\n')
+    assert flm("check", ".", cwd=project).returncode == 0
+
+
+def test_diff_paths_are_relative_to_the_repository_root_wherever_flm_runs(project, tmp_path):
+    from_subfolder = flm("fix", "--diff", ".", cwd=project / "app")
+    assert from_subfolder.returncode == 0, from_subfolder.stderr
+    assert from_subfolder.stdout.startswith("diff --git a/app/")
+    (project / "sub.patch").write_text(from_subfolder.stdout)
+    git(project, "apply", "--check", "sub.patch")
+    from_outside = flm("fix", "--diff", str(project / "app"), "--patch-file", str(tmp_path / "out.patch"), cwd=tmp_path)
+    assert from_outside.stdout.startswith("diff --git a/app/") and (tmp_path / "out.patch").read_text() == from_outside.stdout
+    git(project, "apply", "--check", str(tmp_path / "out.patch"))
+
+
+def test_json_applied_means_written(project):
+    def summarize_record(*args):
+        document = json.loads(flm(*args, "--format", "json", ".", cwd=project).stdout)
+        record = next(r for r in document["findings"] if r["file"] == "app/summarize.py" and r["rule"] == "FLM001")
+        return record["applied"], record["fixable"]
+
+    assert summarize_record("fix", "--diff") == (False, True)
+    assert summarize_record("check") == (False, True)
+    assert summarize_record("fix") == (True, True)

@@ -12,7 +12,8 @@ candidate bytes is stored without a hash: when its stat changes it is simply pre
 which costs no more than hashing it would.
 
 Where: `.flm_cache/` at the project root (the folder of the pyproject.toml that configures the run,
-else the git work tree, else the current folder), or `cache-dir` in the config, or $FLM_CACHE_DIR.
+else the git work tree holding the files, else their common folder), or `cache-dir` in the config,
+or $FLM_CACHE_DIR.
 The folder carries a `.gitignore` of `*` and a CACHEDIR.TAG. One JSON file per fingerprint, guarded
 by a SHA-256 of its body: a file that is truncated, edited, or of another format is ignored and
 rewritten, never trusted. Dependency files are not cached: their findings depend on other files.
@@ -46,7 +47,10 @@ _FIELDS = [f.name for f in dataclasses.fields(Finding)]
 # --------------------------------------------------------------------------- where and under which key
 
 
-def default_dir(settings: Settings, configured: Path | None = None) -> Path:
+def default_dir(settings: Settings, configured: Path | None = None, near: Path | None = None) -> Path:
+    """The cache folder: $FLM_CACHE_DIR, `cache-dir`, the config's folder, else the git work tree
+    holding the files (`near`: their common folder), else that folder; the current folder only
+    when nothing is known about the files."""
     env = os.environ.get("FLM_CACHE_DIR")
     if env:
         return Path(env)
@@ -54,7 +58,7 @@ def default_dir(settings: Settings, configured: Path | None = None) -> Path:
         return configured
     if settings.root:
         return Path(settings.root) / ".flm_cache"
-    here = Path.cwd()
+    here = Path(os.path.abspath(near)) if near is not None else Path.cwd()
     for folder in (here, *here.parents):
         if (folder / ".git").exists():
             return folder / ".flm_cache"
@@ -142,8 +146,8 @@ class Cache:
         self._stat: dict[str, tuple[int, int, int, int]] = {}
 
     @classmethod
-    def open(cls, settings: Settings, configured_dir: Path | None = None) -> Cache:
-        folder = default_dir(settings, configured_dir)
+    def open(cls, settings: Settings, configured_dir: Path | None = None, near: Path | None = None) -> Cache:
+        folder = default_dir(settings, configured_dir, near)
         file = folder / f"v{FORMAT}" / f"{fingerprint(settings)[:24]}.json"
         entries, written = _read(file)
         return cls(file, entries, written)
@@ -282,6 +286,7 @@ def process(
     settings: Settings,
     cache: Cache,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> list[FileResult]:
     """engine.process_files with the cache in front: only misses are read, prefiltered and parsed."""
     results: dict[Path, FileResult] = {}
@@ -308,7 +313,7 @@ def process(
                 cache.store(path, data, results[path])
             else:
                 candidates.append(path)
-        for result in process_files(candidates, settings, on_result):
+        for result in process_files(candidates, settings, on_result, on_planned):
             results[result.path] = result
             if result.path in data_of:
                 cache.store(result.path, data_of[result.path], result)

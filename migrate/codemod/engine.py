@@ -66,6 +66,24 @@ class _Applier(cst.CSTTransformer):
         return entry[1](updated_node) if entry else updated_node
 
 
+def _error_line(source: bytes, exc: cst.ParserSyntaxError) -> int:
+    """LibCST's tokenizer errors all say line 1; Python's compiler knows the real line."""
+    if not exc.message.startswith("tokenizer error"):
+        return exc.raw_line
+    try:
+        compile(source, "<source>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return error.lineno or exc.raw_line
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return exc.raw_line
+
+
+def _error_message(exc: cst.ParserSyntaxError) -> str:
+    """The parser's message without its own position (not a line of the file, and confusing next to one)."""
+    return re.sub(r"^(parser error: )error at \d+:\d+: ", r"\1", exc.message)
+
+
 def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = None, path: Path = Path("<source>")) -> FileResult:
     """Run every transform over one module's bytes. Never raises for bad input: the result says why."""
     catalog = catalog or catalog_for(settings)
@@ -76,7 +94,7 @@ def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = 
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, "skipped", reason=f"syntax error at line {exc.raw_line}: {exc.message}")
+        return FileResult(path, "skipped", reason=f"syntax error at line {_error_line(source, exc)}: {_error_message(exc)}")
     except (RecursionError, UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return FileResult(path, "skipped", reason=f"cannot parse: {type(exc).__name__}: {exc}")
     try:
@@ -223,8 +241,11 @@ def process_files(
     paths: list[Path],
     settings: Settings,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> list[FileResult]:
     """Results for every path, in the order given. Only prefilter candidates are parsed, in parallel.
+
+    `on_planned(n)` learns how many files will be parsed (each then reaches `on_result`).
 
     A worker that dies (out of memory, a crash in LibCST) becomes that file's error; see workers_pool.
     """
@@ -239,6 +260,8 @@ def process_files(
             results[path] = FileResult(path, "not-candidate")
         else:
             (big if size >= ISOLATE_FROM_BYTES else candidates).append(path)
+    if on_planned:
+        on_planned(len(candidates) + len(big))
     workers = min(settings.workers(), max(1, (len(candidates) + len(big)) // 4))
     if workers > 1:
         finished: Iterable[FileResult] = workers_pool.map_files(_process_path, candidates + big, settings, workers)

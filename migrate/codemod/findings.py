@@ -53,3 +53,12 @@ class FileResult:
     @property
     def changed(self) -> bool:
         return self.status == "changed"
+
+
+# Skip reasons meaning the file's own content could not be read as code: `check` fails on these
+# (a CI that passes over a file it never read would be lying); the opt-out is `exclude`.
+UNPARSABLE_REASONS = ("syntax error", "cannot parse", "not a notebook", "not UTF-8", "unsupported IPython input")
+
+
+def unparsable(result: FileResult) -> bool:
+    return result.status == "skipped" and bool(result.reason) and result.reason.startswith(UNPARSABLE_REASONS)

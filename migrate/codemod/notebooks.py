@@ -2,9 +2,10 @@
 
 The code cells become one virtual module, so an import in cell 1 resolves a call in cell 5. A
 boundary statement goes before each cell (a statement, not a comment: a transform that replaces a
-cell's first statement keeps it), and IPython-only lines (`%pip install`, `!pip`, `%%time`,
-`x = !ls`, `obj?`) are masked by placeholder names. The engine processes that module like any .py
-file; the output is cut back into cells at the boundaries and the masked lines are restored.
+cell's first statement keeps it), and what IPython rewrites before Python sees it (`%pip install`,
+`!pip`, `%%bash` cells, `x = !ls`, `obj?`; the rules are in ipython_syntax) is masked by
+placeholder names. The engine processes that module like any .py file; the output is cut back
+into cells at the boundaries and the masked lines are restored.
 
 Only the `source` value of a cell that changed is re-encoded, in the notebook's own style (a list
 of lines or one string, its indentation, its ASCII escaping), and spliced into the original JSON
@@ -22,13 +23,12 @@ from dataclasses import dataclass, replace
 from json.decoder import scanstring
 from pathlib import Path
 
+from migrate.codemod import ipython_syntax
 from migrate.codemod.findings import FileResult, Finding
 from migrate.settings import Settings
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-# Cell magics whose body is still Python (the rest - %%bash, %%writefile, %%html ... - are not).
-PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 
 
 @dataclass(frozen=True)
@@ -152,47 +152,27 @@ def _decode(data: bytes) -> tuple[str, bytes]:
 # --------------------------------------------------------------------------- magics
 
 
-_ASSIGN_MAGIC = re.compile(r"^\s*[\w.\[\], ]+\s*=\s*[%!]")
+class UnsupportedCell(ValueError):
+    """A cell IPython would reshape before running it (a leading indent, `>>>` prompts)."""
 
 
-def _is_magic(line: str) -> bool:
-    stripped = line.strip()
-    if not stripped:
-        return False
-    if stripped[0] in "%!?":
-        return True
-    if stripped.endswith("?") and "#" not in stripped:
-        return True
-    return bool(_ASSIGN_MAGIC.match(line))
+def _mask(cell: CellSpan, placeholder: str, masks: dict[str, str]) -> str:
+    """Replace what IPython rewrites (ipython_syntax) with `<indent>__flm_magic_…__`, one per line.
 
-
-def _mask(source: str, placeholder: str, masks: dict[str, str]) -> str:
-    """Replace IPython-only lines with `<indent>__flm_magic_…__`; `masks` maps placeholder -> original."""
-    lines = source.split("\n")
-    if lines and lines[0].lstrip().startswith("%%"):
-        first = lines[0].strip().split()[0]
-        python_body = first in PYTHON_CELL_MAGICS
-        masked = []
-        for index, line in enumerate(lines):
-            if index == 0 or not python_body:
-                name = f"{placeholder}{len(masks)}__"
-                masks[name] = line
-                masked.append(name if line or index < len(lines) - 1 else "")
-            else:
-                masked.append(line)
-        return "\n".join(masked)
-    out = []
-    continuing = False
-    for line in lines:
-        if continuing or _is_magic(line):
+    Every masked line keeps its construct's indent, so an escape inside a block (or its
+    backslash-continued lines) still leaves a valid block; `masks` maps placeholder -> original.
+    """
+    syntax = ipython_syntax.classify(cell.source)
+    if syntax.unsupported:
+        raise UnsupportedCell(f"unsupported IPython input at cell {cell.number}, {syntax.unsupported}; flm does not rewrite such cells")
+    lines = cell.source.split("\n")
+    for first, last in syntax.spans:
+        indent = re.match(r"[ \t]*", lines[first]).group(0)  # type: ignore[union-attr]
+        for index in range(first, last + 1):
             name = f"{placeholder}{len(masks)}__"
-            masks[name] = line
-            indent = "" if continuing else line[: len(line) - len(line.lstrip())]
-            out.append(indent + name)
-            continuing = line.rstrip().endswith("\\")
-        else:
-            out.append(line)
-    return "\n".join(out)
+            masks[name] = lines[index]
+            lines[index] = indent + name
+    return "\n".join(lines)
 
 
 def _unmask(text: str, masks: dict[str, str], placeholder: str) -> str:
@@ -223,7 +203,7 @@ def build_virtual(cells: list[CellSpan], token: str) -> Virtual:
     for cell in code:
         parts.append(f"{boundary}({cell.number})\n")
         line_map.append(None)
-        body = _mask(cell.source, placeholder, masks)
+        body = _mask(cell, placeholder, masks)
         if body and not body.endswith("\n"):
             body += "\n"
         parts.append(body)
@@ -318,7 +298,10 @@ def migrate_notebook(data: bytes, settings: Settings, path: Path = Path("<notebo
     if language not in (None, "python"):
         return FileResult(path, "skipped", reason=f"not a Python notebook (language {language})")
     token = hashlib.sha256(data).hexdigest()[:10]
-    virtual = build_virtual(cells, token)
+    try:
+        virtual = build_virtual(cells, token)
+    except UnsupportedCell as exc:
+        return FileResult(path, "skipped", reason=str(exc))
     result = migrate_source(virtual.text.encode("utf-8"), settings, path=path)
     findings = [_locate(f, virtual) for f in result.findings]
     reason = _locate_reason(result.reason, virtual)
@@ -366,15 +349,18 @@ def _locate(finding: Finding, virtual: Virtual) -> Finding:
 
 
 def _locate_reason(reason: str | None, virtual: Virtual) -> str | None:
+    """Line numbers of the virtual module in a reason become the notebook's own "cell N, line M"."""
     if not reason:
         return reason
 
-    def cell_line(match: re.Match[str]) -> str:
-        line = int(match.group(1))
-        where = virtual.line_map[line] if 0 < line < len(virtual.line_map) else None
-        return f"cell {where[0]}, line {where[1]}" if where else match.group(0)
+    def where(line: int) -> tuple[int, int] | None:
+        return virtual.line_map[line] if 0 < line < len(virtual.line_map) else None
 
-    return re.sub(r"line (\d+)", cell_line, reason)
+    def cell_line(match: re.Match[str]) -> str:
+        found = where(int(match.group(1)))
+        return f"cell {found[0]}, line {found[1]}" if found else match.group(0)
+
+    return re.sub(r"\bline (\d+)", cell_line, reason)
 
 
 # --------------------------------------------------------------------------- for reports
@@ -427,4 +413,7 @@ def code_text(data: bytes) -> str:
     """The code cells as one module, IPython lines masked: for read-only analysis of other modules."""
     text, _ = _decode(data)
     cells, _ = scan(text)
-    return build_virtual(cells, "analysis").text
+    try:
+        return build_virtual(cells, "analysis").text
+    except UnsupportedCell:
+        return ""

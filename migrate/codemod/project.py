@@ -8,6 +8,7 @@ library entry point (one Settings for every file, no config lookup, no cache).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -24,8 +25,18 @@ def catalog_rules(settings) -> Iterable[str]:
     return catalog_for(settings).rules
 
 
+def catalog_target(settings):
+    from migrate.codemod.engine import catalog_for
+
+    return catalog_for(settings).resolve_target(settings.target)
+
+
+def _common_folder(paths: list[Path]) -> Path:
+    return Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]))
+
+
 def resolver(overrides: Overrides) -> Resolver:
-    return Resolver(overrides, known_rules=catalog_rules)
+    return Resolver(overrides, known_rules=catalog_rules, check_target=catalog_target)
 
 
 def run(
@@ -35,6 +46,7 @@ def run(
     narrow: Callable[[list[Path]], list[Path]] | None = None,
     use_cache: bool = True,
     on_result: Callable[[FileResult], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
 ) -> Outcome:
     from migrate.codemod.cache import Cache
     from migrate.codemod.cache import process as cached_process
@@ -63,11 +75,11 @@ def run(
             if warning not in warnings:
                 warnings.append(warning)
         if use_cache:
-            cache = Cache.open(resolved.settings, resolved.cache_dir)
-            batch = cached_process(group, resolved.settings, cache, on_result)
+            cache = Cache.open(resolved.settings, resolved.cache_dir, near=_common_folder(group))
+            batch = cached_process(group, resolved.settings, cache, on_result, on_planned)
             cache.save()
         else:
-            batch = process_files(group, resolved.settings, on_result)
+            batch = process_files(group, resolved.settings, on_result, on_planned)
         for result in batch:
             results[result.path] = result
     ordered = [results[p] for p in paths if p in results]

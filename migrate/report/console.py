@@ -15,11 +15,12 @@ TIER_STYLE = {"safe": "green", "unsafe": "yellow", "manual": "magenta", "report"
 
 
 def findings_table(results: list[FileResult], display) -> Table:
+    """Nothing is elided at any width: long paths and dotted names fold onto more lines instead."""
     table = Table(title="Gemini call sites and findings", show_lines=False, expand=False)
-    table.add_column("Location", no_wrap=True)
-    table.add_column("Rule", no_wrap=True)
-    table.add_column("Tier", no_wrap=True)
-    table.add_column("Message")
+    table.add_column("Location", overflow="fold", ratio=2, min_width=12)
+    table.add_column("Rule", no_wrap=True, min_width=6)
+    table.add_column("Tier", no_wrap=True, min_width=6)
+    table.add_column("Message", overflow="fold", ratio=3, min_width=20)
     for result in results:
         for f in result.findings:
             status = "" if not f.is_edit else (" (will apply)" if f.applied else " (not applied: needs --unsafe)" if f.tier == "unsafe" else "")
@@ -37,8 +38,8 @@ def skipped_table(results: list[FileResult], display) -> Table | None:
     if not rows:
         return None
     table = Table(title="Files skipped")
-    table.add_column("File", no_wrap=True)
-    table.add_column("Reason")
+    table.add_column("File", overflow="fold", ratio=2, min_width=12)
+    table.add_column("Reason", overflow="fold", ratio=3, min_width=20)
     for r in rows:
         table.add_row(display(r.path), r.reason or r.status)
     return table
@@ -86,7 +87,8 @@ def models_table(catalog: Catalog, today: dt.date, target: str) -> Table:
         table.add_column(column, no_wrap=column in ("Model", "Released", "As of"))
     for model in catalog.models:
         caps = model.capabilities
-        name = model.id + (f" (+{len(model.ids) - 1} variants)" if len(model.ids) > 1 else "")
+        extra = len(model.ids) - 1
+        name = model.id + (f" (+{extra} variant{'s' if extra > 1 else ''})" if extra else "")
         if model.id == target:
             name += " [target]"
         thinking = "-"

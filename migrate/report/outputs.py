@@ -28,9 +28,10 @@ def render(
     blocking: Callable[[Finding], bool] = sites.is_blocking,
     patch: bytes = b"",
     suite: str = "flm",
+    dry_run: bool = False,
 ) -> bytes:
     if kind == "json":
-        return to_json(outcome.results, outcome.summary, display, outcome.warnings).encode()
+        return to_json(outcome.results, outcome.summary, display, outcome.warnings, dry_run).encode()
     located = sites.build(outcome.results, display, blocking)
     if kind == "sarif":
         doc = sarif.document(located, rules.values(), __version__, Path.cwd(), skipped(outcome, display))

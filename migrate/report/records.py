@@ -11,7 +11,9 @@ from migrate.report.summary import RunSummary
 SCHEMA_VERSION = 1
 
 
-def records(results: list[FileResult], display) -> list[dict]:
+def records(results: list[FileResult], display, dry_run: bool = False) -> list[dict]:
+    """`applied`: the edit is in the file this run wrote (never in a dry run: scan, check, fix --diff);
+    `fixable`: `flm fix` with these settings applies it (an edit of an enabled tier)."""
     rows = []
     for result in results:
         for finding in result.findings:
@@ -25,7 +27,8 @@ def records(results: list[FileResult], display) -> list[dict]:
                     "message": finding.message,
                     "before": finding.before,
                     "after": finding.after,
-                    "applied": finding.applied,
+                    "applied": finding.applied and not dry_run,
+                    "fixable": finding.applied,
                     **({"cell": finding.cell} if finding.cell is not None else {}),  # notebooks: line is within the cell
                 }
             )
@@ -40,10 +43,10 @@ def skipped(results: list[FileResult], display) -> list[dict]:
     ]
 
 
-def to_json(results: list[FileResult], summary: RunSummary, display, warnings: list[str]) -> str:
+def to_json(results: list[FileResult], summary: RunSummary, display, warnings: list[str], dry_run: bool = False) -> str:
     document = {
         "schema_version": SCHEMA_VERSION,
-        "findings": records(results, display),
+        "findings": records(results, display, dry_run),
         "skipped": skipped(results, display),
         "changed_files": [display(r.path) for r in results if r.changed],
         "warnings": warnings,

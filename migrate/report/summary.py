@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from migrate.codemod.findings import FileResult
+from migrate.wording import plural
 
 
 @dataclass(frozen=True)
@@ -30,22 +32,30 @@ class RunSummary:
         )
         if self.skip_reasons:
             text += " (" + "; ".join(f"{reason}: {n}" for reason, n in sorted(self.skip_reasons.items())) + ")"
-        text += f", {self.edits} edits, {self.findings} findings in {self.seconds:.2f}s"
+        text += f", {plural(self.edits, 'edit')}, {plural(self.findings, 'finding')} in {self.seconds:.2f}s"
         if self.port:
             text += (
                 f"; legacy modules: {self.port.get('ported', 0)} ported, {self.port.get('not-ported', 0)} not ported"
-                f" ({self.blockers} blocker{'s' if self.blockers != 1 else ''} named in TODOs)"
+                f" ({plural(self.blockers, 'blocker')} named in TODOs)"
             )
             if self.port.get("refused"):
                 text += f", {self.port['refused']} refused by verification (a bug in flm: please report it)"
         return text
 
 
+_LOCATION = re.compile(r"\s*\bat (cell \d+, )?line \d+(, column \d+)?")
+
+
+def reason_kind(reason: str) -> str:
+    """What a skip reason says without where: "syntax error at cell 3, line 5: ..." -> "syntax error"."""
+    return _LOCATION.sub("", reason.split(":", 1)[0]).strip()
+
+
 def summarize(results: list[FileResult], seconds: float) -> RunSummary:
     reasons: Counter[str] = Counter()
     for result in results:
         if result.status in ("skipped", "error") and result.reason:
-            reasons[result.reason.split(":", 1)[0]] += 1
+            reasons[reason_kind(result.reason)] += 1
     return RunSummary(
         files=len(results),
         candidates=sum(r.status != "not-candidate" for r in results),

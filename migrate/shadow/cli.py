@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from migrate.errors import UserError
+from migrate.wording import plural
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Shadow-compare the Pro model and a Flash-Lite candidate on your prompts.")
@@ -108,7 +109,7 @@ def run(
     totals = result.manifest.get("totals") or {}
     this = f"; {stats.done} by this invocation, {stats.skipped_resume} were already recorded" if stats.skipped_resume else ""
     err.print(f"{result.status}: {totals.get('calls', stats.done)} calls recorded ({totals.get('ok', stats.ok)} ok, "
-              f"{totals.get('errors', stats.errors)} errors, {totals.get('retries', stats.retries)} retries), "
+              f"{plural(totals.get('errors', stats.errors), 'error')}, {plural(totals.get('retries', stats.retries), 'retry', 'retries')}), "
               f"${totals.get('cost_usd', stats.cost_usd):.4f}{this} -> {result.folder}", highlight=False)
     if stats.cost_errors:
         err.print(f"[bold red]error:[/bold red] {stats.cost_errors} successful call(s) could not be priced "

@@ -435,7 +435,7 @@ class Dataset:
                     self._problem(number, "not valid UTF-8")
                     continue
                 except json.JSONDecodeError as exc:
-                    self._problem(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                    self._problem(number, f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
                     continue
                 yield number, f"line-{number}", obj
         self.sha256 = digest.hexdigest()

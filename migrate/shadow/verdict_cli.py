@@ -22,6 +22,7 @@ from rich.table import Table
 
 from migrate.errors import UserError
 from migrate.shadow.cli import app
+from migrate.wording import plural
 
 MARGIN = typer.Option(0.02, "--margin", help="Largest acceptable excess disagreement over Pro's own noise floor "
                                              "(a fraction: 0.02 = 2 percentage points).")
@@ -264,8 +265,8 @@ def judge_cmd(
     result = run_judge(run_folder, options)
     err = Console(stderr=True, highlight=False)
     s = result.stats
-    err.print(f"{result.status}: {result.planned_prompts} prompts to judge, {s.done} judge calls recorded "
-              f"({s.ok} ok, {s.errors} errors, {s.retries} retries, {s.skipped_resume} already done), "
+    err.print(f"{result.status}: {plural(result.planned_prompts, 'prompt')} to judge, {plural(s.done, 'judge call')} recorded "
+              f"({s.ok} ok, {plural(s.errors, 'error')}, {plural(s.retries, 'retry', 'retries')}, {s.skipped_resume} already done), "
               f"${s.cost_usd:.4f} -> {Path(run_folder) / JUDGE_CALLS}")
     if result.message:
         err.print(f"[yellow]stopped:[/yellow] {result.message}")

@@ -206,3 +206,12 @@ def test_cli_warm_run_reports_the_same(tree):
     strip = lambda out: {k: v for k, v in json.loads(out).items() if k != "summary"}  # noqa: E731
     assert strip(cold.stdout) == strip(warm.stdout)
     assert flm("check", ".", cwd=tree).returncode == 1
+
+
+def test_the_cache_goes_to_the_scanned_repository_not_the_current_folder(tree, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    project.run([str(tree / "app")], Overrides(as_of=AS_OF, jobs=1), use_cache=True)
+    assert list((tree / ".flm_cache" / f"v{cache_module.FORMAT}").glob("*.json"))
+    assert not (elsewhere / ".flm_cache").exists()

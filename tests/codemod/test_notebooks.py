@@ -3,6 +3,7 @@
 name the cell. Proven on tutorial-style notebooks for google-generativeai, vertexai and google-genai."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,12 @@ def test_crlf_notebook_keeps_crlf():
     result = migrate_notebook(before, SETTINGS)
     assert result.changed and result.new_bytes.count(b"\r\n") == before.count(b"\r\n")
     assert b"\n" not in result.new_bytes.replace(b"\r\n", b"")
+
+
+def test_tokenizer_and_parser_errors_name_the_cell_and_line_not_the_concatenated_module():
+    cell = lambda *lines: {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": list(lines)}  # noqa: E731
+    nb = {"cells": [cell("import vertexai\n"), cell("x = 1\n", 'print("unterminated\n')], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    assert migrate_notebook(json.dumps(nb).encode(), SETTINGS).reason.startswith("syntax error at cell 2, line 2: tokenizer error")
+    nb["cells"][1] = cell("x = 1\n", "y = (1,\n", "  2 3)\n")
+    reason = migrate_notebook(json.dumps(nb).encode(), SETTINGS).reason
+    assert reason.startswith("syntax error at cell 2, line 3: parser error: expected one of") and not re.search(r"error at \d+:\d+", reason)

@@ -169,3 +169,11 @@ def test_seen_ids_table_survives_growth_and_names_the_first_line():
     assert seen.add("id-0", 9999) == 1
     assert seen.add("id-4321", 9999) == 4322
     assert seen.add("brand-new", 10000) is None
+
+
+def test_a_json_error_reads_as_one_position(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"prompt": "a"}\n{"prompt": "unterminated')
+    data = Dataset(path)
+    list(data)
+    assert data.problems[0].message == "not valid JSON (Unterminated string starting at column 12)"
