@@ -18,7 +18,7 @@ manifest.json
     RNG seed), settings {concurrency, rpm {model: n}, tpm {model: n}, budget_usd, timeout_s,
     max_attempts, stream, batch_pricing, volume_per_day}, pricing {as_of, source, currency,
     per_tokens, batch, priced_on, models {id: {input, output, cached_input, batch_discount, source,
-    override, long_prompt?}}}, totals {calls, ok, errors, cost_usd} (at the last stop), runs: [{started_at,
+    as_of, override, period {from, until, note, text}, next_period?, long_prompt?, batch_applies?}}}, totals {calls, ok, errors, cost_usd} (at the last stop), runs: [{started_at,
     ended_at, status, calls}] (one entry per invocation, so resumes are visible).
 
 prompts.jsonl (one object per line, in dataset order)
@@ -40,7 +40,9 @@ calls.jsonl (one object per finished call, in completion order)
     streams), usage ({prompt, cached, candidates, thoughts, total, tool_use_prompt} or null),
     cost_usd (float; 0.0 for errors; null when it could not be priced, then cost_error says why),
     cost_error (str or null), model_version (the model that served the call, from the response's
-    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed).
+    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed),
+    priced_as and cost_note (only when the call was billed at another model's rates than asked:
+    the model that served it, and why -- the response's modelVersion, or the catalogue's routing).
 
 sent.jsonl (the write-ahead ledger of live backends; two lines per HTTP attempt)
     {prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at} before
@@ -391,6 +393,8 @@ class Call:
     cost_usd: float | None
     cost_error: str | None
     model_version: str | None = None
+    priced_as: str = ""  # the model whose rates priced it (the model asked for unless routed)
+    cost_note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -412,6 +416,7 @@ class Call:
             error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
             model_version=_intern(d.get("model_version") or _served_in_raw(d.get("response"))),
+            priced_as=_intern(d.get("priced_as") or d.get("model", "")), cost_note=d.get("cost_note"),
         )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any, Mapping
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -168,12 +169,12 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
     arms = [a for a in ARM_ORDER if a in by_arm or a in (manifest.get("arms") or {})]
     models = run.arms()
     cost = {arm: _cost(by_arm.get(arm, [])) for arm in arms}
-    pairs = figures.paired_costs(final)  # the same pairs as the report's saving
+    pricing = manifest.get("pricing") or {}
+    pairs = figures.paired_costs(final, figures.projection_factors(pricing))  # the same pairs as the report's saving
     ratio = figures.cost_ratio(pairs)
     volume = volume_per_day if volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
     monthly = figures.monthly(pairs, volume)
     slices = Counter(p.slice or "-" for p in run.prompts.values())
-    pricing = manifest.get("pricing") or {}
     parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
     if "noise" in arms:
         parity["noise_vs_primary"] = _agreement(run, final, "primary", "noise")
@@ -184,7 +185,9 @@ def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
         "backends": {arm: (manifest.get("arms") or {}).get(arm, {}).get("backend") for arm in arms},
         "prompts": len(run.prompts), "slices": dict(slices.most_common()),
         "repeats": manifest.get("repeats", 1),
-        "pricing": {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "batch": pricing.get("batch", False)},
+        "pricing": {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "batch": pricing.get("batch", False),
+                    "priced_on": pricing.get("priced_on"), "periods": figures.price_periods(pricing),
+                    "priced_as": figures.priced_as(final.values())},
         "cost": {"arms": cost, "candidate_to_primary_ratio": ratio,
                  "saving_ratio": (1.0 - ratio) if ratio is not None else None, "monthly": monthly},
         "latency": {arm: _latency(by_arm.get(arm, [])) for arm in arms},
@@ -219,9 +222,16 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
         ("Shadow run ", "bold"), (summary["run"], "bold cyan"), f"  status {summary['status']}\n",
         f"{summary['prompts']} prompts, {summary['repeats']} repeat(s), slices: ",
         ", ".join(f"{k} ({v})" for k, v in summary["slices"].items()),
-        f"\nprices as of {pricing['as_of']}{' (batch rates)' if pricing.get('batch') else ''}, {pricing['source']}",
+        f"\nprices as of {pricing['as_of']}{' (batch rates in the projection)' if pricing.get('batch') else ''}, "
+        f"{pricing['source']}; in force on {pricing.get('priced_on') or '-'}",
     )  # fmt: skip
     console.print(header)
+    for line in pricing.get("periods") or ():
+        console.print(f"[dim]  {escape(line)}[/dim]", highlight=False)
+    for arm, models in (pricing.get("priced_as") or {}).items():
+        for model, row in models.items():
+            console.print(f"[yellow]{arm}: {row['calls']} call(s) priced as {model}: {escape(row['why'])}[/yellow]",
+                          highlight=False)
     for arm, row in (summary.get("served") or {}).items():
         style = "bold red" if row["routed"] else "dim"
         console.print(f"[{style}]{arm} asked for {row['requested']}, served by {served_mod.describe(row)}[/{style}]",

@@ -770,17 +770,17 @@ def _pricing_section(manifest: Mapping[str, Any]) -> dict[str, Any]:
     digest = hashlib.sha256(json.dumps(pricing, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "currency": pricing.get("currency", "USD"),
             "batch": bool(pricing.get("batch")), "priced_on": pricing.get("priced_on"), "hash": digest[:16],
-            "models": pricing.get("models") or {}}
+            "models": pricing.get("models") or {}, "periods": F.price_periods(pricing)}
 
 
 def _cost_parts(call: Call, pricing: Mapping[str, Any]) -> dict[str, float] | None:
     """The call's cost split into input / cached / output / thinking, from the manifest's rates.
 
-    The split is scaled to the recorded cost_usd (which already carries batch rates and the date's
-    prices), so the parts always add up to what the run recorded."""
+    The split is scaled to the recorded cost_usd (at the rates of the model that served it, in the
+    date's price period), so the parts always add up to what the run recorded."""
     if call.usage is None or call.cost_usd is None:
         return None
-    rates = (pricing.get("models") or {}).get(call.model)
+    rates = (pricing.get("models") or {}).get(call.priced_as or call.model)
     if not rates:
         return None
     u = call.usage
@@ -826,7 +826,7 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             "thinking_cost_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
         }  # fmt: skip
     # paired saving per request, over prompts both arms answered (figures.paired_costs: `summary` uses it too)
-    pairs = [p for p in F.paired_costs(final) if p[0] in by_item]
+    pairs = [p for p in F.paired_costs(final, F.projection_factors(run.manifest.get("pricing") or {})) if p[0] in by_item]
     saving = per_1000 = monthly = ratio = None
     if pairs:
         prim_costs, cand_costs = [p for _, p, _ in pairs], [c for _, _, c in pairs]
@@ -847,7 +847,8 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             if costs:
                 slices.setdefault(item.slice, {}).setdefault(arm, []).extend(costs)
     return {
-        "pricing": pricing, "arms": arms, "ratio": ratio, "saving_per_request": saving, "per_1000": per_1000,
+        "pricing": pricing, "priced_as": F.priced_as(c for (pid, _, _), c in final.items() if pid in by_item),
+        "arms": arms, "ratio": ratio, "saving_per_request": saving, "per_1000": per_1000,
         "monthly": monthly, "experiment_usd": math.fsum(a["total_usd"] for a in arms.values()),
         "judge_usd": judge_usd,
         "slices": {s: {arm: _mean(v) for arm, v in d.items()} for s, d in slices.items()},
