@@ -20,9 +20,10 @@ def projection_factors(pricing: Mapping[str, Any]) -> dict[str, float]:
     return {m: 1.0 - float(e.get("batch_discount") or 0.0) for m, e in (pricing.get("models") or {}).items()}
 
 
-def priced_as(calls: Iterable[Call]) -> dict[str, dict[str, Any]]:
-    """Per arm: the calls billed at another model's rates than asked, by that model, with one reason."""
-    out: dict[str, dict[str, Any]] = {}
+def priced_as(calls: Iterable[Call], into: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Per arm: the calls billed at another model's rates than asked, by that model, with one reason
+    (added to `into` when given: a run read prompt by prompt)."""
+    out = {} if into is None else into
     for c in calls:
         if c.cost_note and c.priced_as and c.priced_as != c.model:
             row = out.setdefault(c.arm, {}).setdefault(c.priced_as, {"calls": 0, "why": c.cost_note})

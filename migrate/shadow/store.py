@@ -69,10 +69,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -464,6 +466,9 @@ class Prompt:
         )  # fmt: skip
 
 
+Group = dict[tuple[str, int], Call]  # one prompt's final calls: (arm, repeat) -> the last record of that key
+
+
 @dataclass
 class Run:
     """A loaded run: manifest, prompts in dataset order, and every call record in file order."""
@@ -485,6 +490,106 @@ class Run:
         """arm -> model, from the manifest."""
         return {arm: spec["model"] for arm, spec in (self.manifest.get("arms") or {}).items()}
 
+    @property
+    def call_count(self) -> int:
+        return len(self.calls)
+
+    @property
+    def prompt_count(self) -> int:
+        return len(self.prompts)
+
+    def groups(self) -> Iterator[tuple[Prompt, Group]]:
+        """Each prompt in dataset order with its final calls (the same iteration a StreamedRun gives)."""
+        by_prompt: dict[str, Group] = {}
+        for (pid, arm, rep), call in self.final().items():
+            by_prompt.setdefault(pid, {})[(arm, rep)] = call
+        for pid, prompt in self.prompts.items():
+            yield prompt, by_prompt.get(pid, {})
+
+
+_PROMPT_ID = re.compile(rb'\{"prompt_id":"((?:[^"\\]|\\.)*)"[,}]')
+
+
+def _line_prompt_id(raw: bytes, path: Path) -> str | None:
+    """The prompt_id of one calls.jsonl line, read from its head (the writer puts it first) without
+    parsing the answer; any other shape is parsed in full. None: a torn last line, or no record."""
+    match = _PROMPT_ID.match(raw) if raw.endswith(b"\n") else None
+    if match is not None:
+        pid = match.group(1)
+        return json.loads(b'"' + pid + b'"') if b"\\" in pid else pid.decode("utf-8")
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError:
+        if not raw.endswith(b"\n"):
+            return None
+        raise UserError(f"{path}: a line is not valid JSON; the run store is damaged") from None
+    return str(obj["prompt_id"]) if isinstance(obj, dict) and "prompt_id" in obj else None
+
+
+@dataclass
+class StreamedRun:
+    """A run read one prompt at a time: for reports and gates on runs of any size.
+
+    A first pass over calls.jsonl keeps only where each record starts (about 16 bytes a call); then
+    the prompts are read in dataset order, each with its final calls read back from those offsets.
+    Memory grows by those few bytes per call, never with the answers, and time linearly."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    exposure: dict[str, Any] | None = None
+    _index: tuple[array, array, array] | None = field(default=None, repr=False)
+    _prompt_ids: dict[str, int] | None = field(default=None, repr=False)
+
+    arms = Run.arms
+
+    def _build(self) -> tuple[array, array, array]:
+        if self._index is None:
+            ids: dict[str, int] = {}
+            for d in iter_prompts(self.folder):
+                ids.setdefault(str(d["id"]), len(ids))
+            owner, offsets, lengths = array("i"), array("q"), array("i")
+            path = self.folder / CALLS
+            offset = 0
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    for raw in fh:
+                        pid = _line_prompt_id(raw, path) if raw.strip() else None
+                        if pid is not None and pid in ids:
+                            owner.append(ids[pid])
+                            offsets.append(offset)
+                            lengths.append(len(raw))
+                        offset += len(raw)
+            self._index, self._prompt_ids = (owner, offsets, lengths), ids
+        return self._index
+
+    @property
+    def call_count(self) -> int:
+        return len(self._build()[0])
+
+    @property
+    def prompt_count(self) -> int:
+        self._build()
+        return len(self._prompt_ids or {})
+
+    def groups(self) -> Iterator[tuple[Prompt, Group]]:
+        owner, offsets, lengths = self._build()
+        order = sorted(range(len(owner)), key=owner.__getitem__)  # stable: file order within a prompt
+        fd = os.open(self.folder / CALLS, os.O_RDONLY) if order else -1
+        try:
+            k = 0
+            for index, d in enumerate(iter_prompts(self.folder)):
+                group: Group = {}
+                while k < len(order) and owner[order[k]] == index:
+                    j = order[k]
+                    call = Call.from_dict(json.loads(os.pread(fd, lengths[j], offsets[j])))
+                    group[(call.arm, call.repeat)] = call  # a later record of a key replaces it
+                    k += 1
+                if index == (self._prompt_ids or {}).get(str(d["id"])):  # a repeated ID: its first line counts
+                    yield Prompt.from_dict(d), group
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
 
 def load_run(folder: str | Path) -> Run:
     """Read a run folder into typed records (tolerates a torn last line in calls.jsonl)."""
@@ -495,6 +600,15 @@ def load_run(folder: str | Path) -> Run:
     prompts = {p.id: p for p in (Prompt.from_dict(d) for d in iter_prompts(folder))}
     calls = [Call.from_dict(d) for d in iter_call_dicts(folder)]
     return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls, exposure=billing_exposure(folder))
+
+
+def open_run(folder: str | Path) -> StreamedRun:
+    """A run folder to stream (`groups()`): what `shadow report`, `gate` and `summary` read."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if not (folder / PROMPTS).is_file():
+        raise UserError(f"{folder}: {PROMPTS} is missing: the dataset was never fully read into this run")
+    return StreamedRun(folder=folder, manifest=manifest, exposure=billing_exposure(folder))
 
 
 def new_manifest(**fields: Any) -> dict[str, Any]:
