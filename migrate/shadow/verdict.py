@@ -745,7 +745,7 @@ def _operational_section(items: list[_Item], totals: "_Totals", opts: Options,
     for kind in CRITICAL_KINDS:
         row = {"kind": kind, "label": CRITICAL_LABELS[kind], "arms": {}}
         for arm in ARMS:
-            n = sum(i.critical_n[arm] for i in items)
+            n = sum(i.critical_n.get(arm, 0) for i in items)
             if n:
                 row["arms"][arm] = _bound(sum((i.critical.get(arm) or {}).get(kind, 0) for i in items), n, opts.confidence)
         if kind != "invalid_json" or any(i.comparator == "json" for i in items):
@@ -1056,8 +1056,10 @@ class _Totals:
     slice_cost: dict[str, dict[str, array]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: array("d"))))
     slice_latency: dict[str, dict[str, array]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: array("d"))))
     noise_calls: bool = False
+    json_fields: "_JsonFields" = field(default_factory=lambda: _JsonFields())
 
     def add(self, item: _Item, group: Group) -> None:
+        self.json_fields.add(item)
         for (arm, _), call in group.items():
             self.noise_calls |= arm == "noise"
             t = self.arms.setdefault(arm, _ArmTotals())
@@ -1104,6 +1106,7 @@ def _evaluated(run: Run | StreamedRun, opts: Options) -> tuple[list[_Item], _Tot
     repeats = int(run.manifest.get("repeats") or 1)
     items: list[_Item] = []
     examples: list[dict[str, Any]] = []
+    shared: dict[Any, Any] = {}
     for prompt, group in run.groups():
         item = _item(prompt, group, repeats, opts)
         _evaluate(item)
@@ -1111,7 +1114,7 @@ def _evaluated(run: Run | StreamedRun, opts: Options) -> tuple[list[_Item], _Tot
         if item.pairs:
             r = item.pairs[0]
             item.answer_lengths = (len(answer_text(item.calls["primary"][r])), len(answer_text(item.calls["candidate"][r])))
-        _compact(item)
+        _compact(item, shared)
         items.append(item)
         if item.example is not None:
             examples.append(item.example)
@@ -1124,20 +1127,34 @@ def _evaluated(run: Run | StreamedRun, opts: Options) -> tuple[list[_Item], _Tot
 _NOTHING: tuple = ()
 
 
-def _compact(item: _Item) -> None:
-    """What an evaluated prompt keeps: its figures, not its answers, and no empty containers."""
+def _compact(item: _Item, shared: dict[Any, Any]) -> None:
+    """What an evaluated prompt keeps: its figures, not its answers; equal small figures (most
+    prompts' "everything agreed") are one shared object."""
     item.calls = {}
     item.prompt = dataclasses.replace(item.prompt, request={}, logged=None, expected=None)
     item.pairs = _NOTHING  # type: ignore[assignment]
-    item.critical = {arm: c for arm, c in item.critical.items() if c}  # type: ignore[assignment]
-    for name in ("ratio_cand", "ratio_noise", "label_pairs_cand", "label_pairs_noise"):
-        if not getattr(item, name):
-            setattr(item, name, _NOTHING)
-    for name in ("failures", "samples", "correct", "op_noise", "lex_noise"):
+    item.json_fields = _EMPTY  # type: ignore[assignment]  # summed into the totals already
+    item.critical = {arm: c for arm, c in item.critical.items() if c} or _EMPTY  # type: ignore[assignment]
+    for name in ("failures", "samples"):
         if not getattr(item, name):
             setattr(item, name, _EMPTY)
-    if item.comparator != "json" or item.status != "compared":
-        item.json_fields = _EMPTY  # type: ignore[assignment]
+    for name in ("op_cand", "op_noise", "lex_cand", "lex_noise", "correct", "critical_n"):
+        value = getattr(item, name)
+        setattr(item, name, _share(shared, (name, tuple(value.items())), value) if value else _EMPTY)
+    for name in ("ratio_cand", "ratio_noise", "label_pairs_cand", "label_pairs_noise"):
+        value = tuple(getattr(item, name))
+        setattr(item, name, _share(shared, (name, value), value))
+
+
+def _share(shared: dict[Any, Any], key: Any, value: Any) -> Any:
+    """One object for equal values (bounded: past 100,000 distinct values each keeps its own)."""
+    try:
+        found = shared.get(key)
+        if found is None and len(shared) < 100_000:
+            found = shared[key] = value
+    except TypeError:  # an unhashable label
+        return value
+    return value if found is None else found
 
 
 _EMPTY: Mapping[Any, Any] = {}
@@ -1365,7 +1382,7 @@ def compute(run: Run | StreamedRun, options: Options | None = None, *, judge: Ma
         "failures": failures, "served": served,
         "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
         "slices": slice_rows,
-        "json_fields": _json_fields(items, opts),
+        "json_fields": _json_fields(totals.json_fields, opts),
         "labels": labels, "accuracy": accuracy, "operational": operational, "lexical": lexical,
         "judge": judge_doc, "cost": cost, "latency": latency,
         "disagreements": worst,
@@ -1430,27 +1447,39 @@ def _headline(status: str, d: S.NonInferiorityResult, models: Mapping[str, str],
             f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}], which does not settle the {margin} margin{need}")
 
 
-def _json_fields(items: list[_Item], opts: Options) -> dict[str, Any] | None:
-    """Every JSON leaf field, never dropped: its weight in the JSON parity figure (a prompt's
-    agreement is the share of its fields that agree), how often Pro disagrees with itself on it
-    and how often the candidate disagrees with Pro; the excess is judged against its own noise."""
-    json_items = [i for i in items if i.comparator == "json" and i.status == "compared"]
-    if not json_items:
-        return None
-    weight: Counter = Counter()
-    pairs = 0
-    tables: dict[str, tuple[Counter, Counter]] = {"noise": (Counter(), Counter()), "candidate": (Counter(), Counter())}
-    prompt_noisy = 0
-    for item in json_items:
+@dataclass
+class _JsonFields:
+    """Per JSON leaf field, summed over the compared JSON prompts as they stream by."""
+
+    prompts: int = 0
+    pairs: int = 0
+    prompt_noisy: int = 0
+    weight: Counter = field(default_factory=Counter)
+    tables: dict[str, tuple[Counter, Counter]] = field(
+        default_factory=lambda: {"noise": (Counter(), Counter()), "candidate": (Counter(), Counter())})
+
+    def add(self, item: _Item) -> None:
+        if item.comparator != "json" or item.status != "compared":
+            return
+        self.prompts += 1
         for leaves, _ in item.json_fields["candidate"]:
-            pairs += 1
+            self.pairs += 1
             for leaf in leaves:
-                weight[leaf] += 1.0 / len(leaves)
-        for arm, (seen, wrong) in tables.items():
+                self.weight[leaf] += 1.0 / len(leaves)
+        for arm, (seen, wrong) in self.tables.items():
             for leaves, bad in item.json_fields[arm]:
                 seen.update(leaves)
                 wrong.update(bad & leaves)
-        prompt_noisy += any(bad for _, bad in item.json_fields["noise"])
+        self.prompt_noisy += any(bad for _, bad in item.json_fields["noise"])
+
+
+def _json_fields(acc: _JsonFields, opts: Options) -> dict[str, Any] | None:
+    """Every JSON leaf field, never dropped: its weight in the JSON parity figure (a prompt's
+    agreement is the share of its fields that agree), how often Pro disagrees with itself on it
+    and how often the candidate disagrees with Pro; the excess is judged against its own noise."""
+    if not acc.prompts:
+        return None
+    weight, pairs, tables, prompt_noisy = acc.weight, acc.pairs, acc.tables, acc.prompt_noisy
     rows = []
     (n_seen, n_wrong), (c_seen, c_wrong) = tables["noise"], tables["candidate"]
     for path in set(n_seen) | set(c_seen):
@@ -1465,7 +1494,7 @@ def _json_fields(items: list[_Item], opts: Options) -> dict[str, Any] | None:
         })  # fmt: skip
     rows.sort(key=lambda r: (-(r["weight"] * (r["excess"] if r["excess"] is not None else (r["candidate_rate"] or 0.0))),
                              r["path"]))
-    return {"prompts": len(json_items), "pairs": pairs, "noisy_patterns": sorted(r["path"] for r in rows if r["noisy"]),
+    return {"prompts": acc.prompts, "pairs": pairs, "noisy_patterns": sorted(r["path"] for r in rows if r["noisy"]),
             "prompt_noisy": prompt_noisy, "paths": rows,
             "rule": "a prompt's JSON agreement is the share of its leaf fields that agree; no field is left out"}
 
