@@ -84,16 +84,6 @@ def monthly(pairs: list[tuple[str, float, float]], volume: float | None) -> dict
             "saving_usd": math.fsum(p - c for _, p, c in pairs) / n * scale}
 
 
-def thinking_share(calls: Iterable[Call]) -> float | None:
-    """Thinking tokens as a share of output tokens (thinking is billed as output)."""
-    thoughts = output = 0
-    for c in calls:
-        if c.ok and c.usage is not None:
-            thoughts += c.usage.thoughts
-            output += c.usage.output
-    return thoughts / output if output else None
-
-
 def retries(attempts: Iterable[int]) -> int:
     """HTTP attempts beyond the first, over the calls that count (the attempts of each key's final call)."""
     return sum(max(0, int(a or 0) - 1) for a in attempts)

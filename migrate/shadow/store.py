@@ -581,7 +581,10 @@ class StreamedRun:
                 group: Group = {}
                 while k < len(order) and owner[order[k]] == index:
                     j = order[k]
-                    call = Call.from_dict(json.loads(os.pread(fd, lengths[j], offsets[j])))
+                    try:
+                        call = Call.from_dict(json.loads(os.pread(fd, lengths[j], offsets[j])))
+                    except json.JSONDecodeError:
+                        raise UserError(f"{self.folder / CALLS}: a line is not valid JSON; the run store is damaged") from None
                     group[(call.arm, call.repeat)] = call  # a later record of a key replaces it
                     k += 1
                 if index == (self._prompt_ids or {}).get(str(d["id"])):  # a repeated ID: its first line counts
