@@ -537,16 +537,15 @@ class StreamedRun:
     folder: Path
     manifest: dict[str, Any]
     exposure: dict[str, Any] | None = None
-    _index: tuple[array, array, array] | None = field(default=None, repr=False)
-    _prompt_ids: dict[str, int] | None = field(default=None, repr=False)
+    _index: tuple[array, array, array, array] | None = field(default=None, repr=False)
 
     arms = Run.arms
 
-    def _build(self) -> tuple[array, array, array]:
+    def _build(self) -> tuple[array, array, array, array]:
+        """(first, order, offsets, lengths): prompt i's records are order[first[i]:first[i + 1]],
+        in file order; a record's bytes are at offsets[k], lengths[k] of calls.jsonl."""
         if self._index is None:
-            ids: dict[str, int] = {}
-            for d in iter_prompts(self.folder):
-                ids.setdefault(str(d["id"]), len(ids))
+            ids = {str(d["id"]): k for k, d in enumerate(iter_prompts(self.folder))}  # unique: dataset.py checks
             owner, offsets, lengths = array("i"), array("q"), array("i")
             path = self.folder / CALLS
             offset = 0
@@ -559,36 +558,39 @@ class StreamedRun:
                             offsets.append(offset)
                             lengths.append(len(raw))
                         offset += len(raw)
-            self._index, self._prompt_ids = (owner, offsets, lengths), ids
+            first = array("q", bytes(8 * (len(ids) + 1)))
+            for o in owner:  # a counting sort by prompt, stable: file order within a prompt
+                first[o + 1] += 1
+            for i in range(len(ids)):
+                first[i + 1] += first[i]
+            place, order = array("q", first), array("i", bytes(4 * len(owner)))
+            for k, o in enumerate(owner):
+                order[place[o]] = k
+                place[o] += 1
+            self._index = (first, order, offsets, lengths)
         return self._index
 
     @property
     def call_count(self) -> int:
-        return len(self._build()[0])
+        return len(self._build()[1])
 
     @property
     def prompt_count(self) -> int:
-        self._build()
-        return len(self._prompt_ids or {})
+        return len(self._build()[0]) - 1
 
     def groups(self) -> Iterator[tuple[Prompt, Group]]:
-        owner, offsets, lengths = self._build()
-        order = sorted(range(len(owner)), key=owner.__getitem__)  # stable: file order within a prompt
-        fd = os.open(self.folder / CALLS, os.O_RDONLY) if order else -1
+        first, order, offsets, lengths = self._build()
+        fd = os.open(self.folder / CALLS, os.O_RDONLY) if len(order) else -1
         try:
-            k = 0
             for index, d in enumerate(iter_prompts(self.folder)):
                 group: Group = {}
-                while k < len(order) and owner[order[k]] == index:
-                    j = order[k]
+                for k in order[first[index]:first[index + 1]] if index + 1 < len(first) else ():
                     try:
-                        call = Call.from_dict(json.loads(os.pread(fd, lengths[j], offsets[j])))
+                        call = Call.from_dict(json.loads(os.pread(fd, lengths[k], offsets[k])))
                     except json.JSONDecodeError:
                         raise UserError(f"{self.folder / CALLS}: a line is not valid JSON; the run store is damaged") from None
                     group[(call.arm, call.repeat)] = call  # a later record of a key replaces it
-                    k += 1
-                if index == (self._prompt_ids or {}).get(str(d["id"])):  # a repeated ID: its first line counts
-                    yield Prompt.from_dict(d), group
+                yield Prompt.from_dict(d), group
         finally:
             if fd >= 0:
                 os.close(fd)

@@ -1130,8 +1130,10 @@ _NOTHING: tuple = ()
 def _compact(item: _Item, shared: dict[Any, Any]) -> None:
     """What an evaluated prompt keeps: its figures, not its answers; equal small figures (most
     prompts' "everything agreed") are one shared object."""
-    item.calls = {}
-    item.prompt = dataclasses.replace(item.prompt, request={}, logged=None, expected=None)
+    item.calls = _EMPTY  # type: ignore[assignment]
+    item.prompt = dataclasses.replace(item.prompt, request=_EMPTY, logged=None, expected=None, compare=None,
+                                      tags=item.prompt.tags or _NOTHING)
+    item.options = _share(shared, ("options", tuple(item.options.items())), item.options) if item.options else _EMPTY  # type: ignore[assignment]
     item.pairs = _NOTHING  # type: ignore[assignment]
     item.json_fields = _EMPTY  # type: ignore[assignment]  # summed into the totals already
     item.critical = {arm: c for arm, c in item.critical.items() if c} or _EMPTY  # type: ignore[assignment]
