@@ -229,13 +229,16 @@ class Pricer:
                   on: dt.date | None = None) -> tuple[str, str | None]:
         """(the model whose rates apply, why when it is not `model`).
 
-        The response's modelVersion decides; without one, the catalogue's routing on `platform`."""
+        The response's modelVersion decides; without one, the catalogue's routing on `platform`. A
+        model priced by --prices (a negotiated rate, a non-Gemini deployment) keeps that price."""
+        if model in self.overrides:
+            return model, None
         if served and not same_model(model, served, self.catalog):
             priced = self._priced_id(served)
             if priced is None:
                 return model, f"served by {served}, which has no price in rules/pricing.yaml: priced as {model}"
             return priced, f"served by {served} (the response's modelVersion), billed at its rates"
-        if not served and platform and model not in self.overrides:
+        if not served and platform:
             routed = self.catalog.serving_model(model, platform, on or self.day())
             if routed != model and self._priced_id(routed) == routed:
                 where = PLATFORM_NAMES.get(platform, platform)

@@ -100,6 +100,8 @@ def test_a_routed_call_is_priced_as_the_model_that_served_it():
     unknown = pricer.charge(PRO, usage, served="some-private-model")
     assert unknown.priced_as == PRO and "no price" in unknown.why
     assert FLASH in pricer.snapshot()["models"]  # the manifest carries the rates the routed calls used
+    negotiated = Pricer(CAT, [PRO], today=day, overrides={PRO: CAT.price(PRO)})
+    assert negotiated.charge(PRO, usage, served="gpt-4o-2024-08-06").priced_as == PRO  # --prices keeps its rate
 
 
 def test_missing_model_is_a_loud_error_before_anything_is_sent():
