@@ -8,7 +8,10 @@ slices, answers with realistic raw responses and usage), then times in fresh chi
 
 * baseline: a plain read of the store -- every line of calls.jsonl and prompts.jsonl parsed by
   json.loads, nothing kept;
-* `shadow gate RUN` and `shadow report RUN --format json --out FILE`.
+* `shadow gate RUN`, `shadow report RUN --format json --out FILE` and `shadow summary RUN --format json`.
+
+All three stream the store (store.open_run): memory grows by a few hundred bytes per prompt, not
+with the answers, and time linearly with the calls.
 
 Printed for each: wall seconds, ratio to the baseline, peak RSS (ru_maxrss of the child). The
 issue's targets: report and gate under 60 s and under 500 MB at 1,000,000 calls.
@@ -41,7 +44,9 @@ if mode == "baseline":
     code = 0
 else:
     from migrate.cli import main
-    args = ["shadow", "gate", folder, "-q"] if mode == "gate" else ["shadow", "report", folder, "--format", "json", "--out", sys.argv[3]]
+    args = {"gate": ["shadow", "gate", folder, "-q"],
+            "report": ["shadow", "report", folder, "--format", "json", "--out", sys.argv[3]],
+            "summary": ["shadow", "summary", folder, "--format", "json"]}[mode]
     sys.argv = ["flm", *args]
     try:
         main()
@@ -144,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {n:,} calls in {time.perf_counter() - t0:.1f} s "
                   f"({(folder / 'calls.jsonl').stat().st_size / 1e6:,.0f} MB calls.jsonl)")
         base = child("baseline", folder, Path(tmp) / "x")
-        print(f"  plain read of the store   {base['seconds']:6.1f} s   {base['rss_mb']:6.0f} MB")
-        for mode in ("gate", "report"):
+        print(f"  plain read of the store    {base['seconds']:6.1f} s   {base['rss_mb']:6.0f} MB")
+        for mode in ("gate", "report", "summary"):
             r = child(mode, folder, Path(tmp) / "report.json")
-            print(f"  shadow {mode:<6} (exit {r['code']})   {r['seconds']:6.1f} s   {r['rss_mb']:6.0f} MB   "
+            print(f"  shadow {mode:<7} (exit {r['code']})   {r['seconds']:6.1f} s   {r['rss_mb']:6.0f} MB   "
                   f"ratio to the plain read {r['seconds'] / base['seconds']:.2f}")
     return 0
 

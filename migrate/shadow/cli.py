@@ -158,12 +158,12 @@ def summary(
     volume: Optional[float] = typer.Option(None, help="Requests per day, for the projected monthly saving."),
 ) -> None:
     """Cost per arm and ratio, latency percentiles, errors and retries, finish reasons, simple parity."""
-    from migrate.shadow.store import load_run
+    from migrate.shadow.store import open_run
     from migrate.shadow.summary import render, summarise
 
     if format not in ("table", "json"):
         raise UserError(f"--format must be table or json, not {format!r}")
-    data = summarise(load_run(run_folder), volume_per_day=volume)
+    data = summarise(open_run(run_folder), volume_per_day=volume)
     if format == "json":
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -8,8 +8,17 @@ Per request (Gemini `usageMetadata`):
   billed as output);
 * toolUsePromptTokenCount is kept for the record but not added again (it is counted inside the
   prompt);
-* the long-prompt tier applies to the *whole* request once promptTokenCount crosses it, and the
-  batch discount when asked (both done by `catalog.Price.rates`).
+* the long-prompt tier applies to the *whole* request once promptTokenCount crosses it
+  (`catalog.Price.rates`), with the price period in force on the day of the call.
+
+Which model's rates: the one that served the call. When the response's modelVersion names another
+model than asked (or, with no modelVersion, the catalogue says the model is routed on that platform
+that day), the call is billed at the serving model's rates, as Google bills it (`Charge.why` says so).
+
+Batch: the shadow's own calls are synchronous requests, billed at standard rates, so `cost_usd` is
+always the standard price. `--batch-pricing` (the team's production traffic goes through Batch) is
+a projection: `projection_factor` scales each model's figures by its own `batch_discount`, and a
+model without one in rules/pricing.yaml keeps its standard rates (`snapshot` says which).
 
 Loud, never silent: a model with no price is a `UserError` before anything is sent, and a billable
 call (tokens > 0) that prices to $0 raises `ZeroCostError`.
@@ -26,12 +35,22 @@ import yaml
 
 from migrate.catalog import Catalog, Price, Rates
 from migrate.errors import UserError
+from migrate.shadow.served import PLATFORM_NAMES, same_model
 
 DEFAULT_MAX_OUTPUT_TOKENS = 65_536  # worst case for a model the catalogue does not describe
 
 
 class ZeroCostError(Exception):
     """A call that used tokens priced to $0: the price table is wrong or incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one call cost, and at whose rates (`why` is None when at the requested model's)."""
+
+    usd: float
+    priced_as: str
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +176,9 @@ def load_price_overrides(path: Path) -> dict[str, Price]:
 
 
 class Pricer:
-    """Prices calls for a fixed set of models; built before any request is sent."""
+    """Prices calls for a fixed set of models; built before any request is sent.
+
+    `today` is the run's date (None: the day of each call, UTC): it picks the price period."""
 
     def __init__(self, catalog: Catalog, models: Iterable[str], *, batch: bool = False,
                  overrides: Mapping[str, Price] | None = None, today: dt.date | None = None):
@@ -169,10 +190,11 @@ class Pricer:
         self.prices: dict[str, Price] = {}
         for model in models:
             self.prices[model] = self._lookup(model)
-            rates = self.prices[model].rates(0, on=self.day(), batch=batch)
+            rates = self.prices[model].rates(0, on=self.day())
             if rates.input <= 0 and rates.output <= 0:
                 raise UserError(f"the price of {model!r} is $0 for both input and output: fix the price table")
         self._max_output: dict[str, int] = {}
+        self._served: dict[str, str | None] = {}
 
     def _lookup(self, model: str) -> Price:
         if model in self.overrides:
@@ -183,16 +205,68 @@ class Pricer:
         return self.today or dt.datetime.now(dt.timezone.utc).date()
 
     def rates(self, model: str, prompt_tokens: int, on: dt.date | None = None) -> Rates:
-        return self.prices[model].rates(prompt_tokens, on=on or self.day(), batch=self.batch)
+        """Standard rates (never batch: see the module docstring) in force on `on`."""
+        if model not in self.prices:
+            self.prices[model] = self._lookup(model)
+        return self.prices[model].rates(prompt_tokens, on=on or self.day())
 
     def cost(self, model: str, usage: Usage, on: dt.date | None = None) -> float:
-        """USD for one call; raises ZeroCostError for a billable call that prices to $0."""
+        """USD for one call at `model`'s rates; raises ZeroCostError for a billable call that prices to $0."""
         value = cost_usd(usage, self.rates(model, usage.prompt, on), self.per_tokens)
         if value <= 0.0 and usage.billable:
             raise ZeroCostError(
                 f"{model}: a call with {usage.prompt} prompt and {usage.output} output tokens priced to $0"
             )
         return value
+
+    def charge(self, model: str, usage: Usage, *, served: str | None = None, platform: str | None = None,
+               on: dt.date | None = None) -> Charge:
+        """One call, at the rates of the model that served it (see `billed_as`)."""
+        priced_as, why = self.billed_as(model, served=served, platform=platform, on=on)
+        return Charge(self.cost(priced_as, usage, on), priced_as, why)
+
+    def billed_as(self, model: str, *, served: str | None = None, platform: str | None = None,
+                  on: dt.date | None = None) -> tuple[str, str | None]:
+        """(the model whose rates apply, why when it is not `model`).
+
+        The response's modelVersion decides; without one, the catalogue's routing on `platform`. A
+        model priced by --prices (a negotiated rate, a non-Gemini deployment) keeps that price."""
+        if model in self.overrides:
+            return model, None
+        if served and not same_model(model, served, self.catalog):
+            priced = self._priced_id(served)
+            if priced is None:
+                return model, f"served by {served}, which has no price in rules/pricing.yaml: priced as {model}"
+            return priced, f"served by {served} (the response's modelVersion), billed at its rates"
+        if not served and platform:
+            routed = self.catalog.serving_model(model, platform, on or self.day())
+            if routed != model and self._priced_id(routed) == routed:
+                where = PLATFORM_NAMES.get(platform, platform)
+                return routed, f"routed to {routed} on {where} (rules/models.yaml), billed at its rates"
+        return model, None
+
+    def _priced_id(self, version: str) -> str | None:
+        """The price-table model for a modelVersion ("gemini-3.8-flash-001" -> "gemini-3.8-flash")."""
+        if version not in self._served:
+            found = None
+            name = version.removeprefix("models/")
+            while name and found is None:
+                try:
+                    self.catalog.price(name)
+                    found = name
+                except UserError:
+                    name = name.rpartition("-")[0] if "-" in name else ""
+                    found = None
+            if found is not None:
+                self.rates(found, 0)  # known from now on: in the snapshot
+            self._served[version] = found
+        return self._served[version]
+
+    def projection_factor(self, model: str) -> float:
+        """What the projection multiplies a call's standard cost by: 1 - the model's batch discount
+        under --batch-pricing (a model without one keeps its standard rates), else 1."""
+        price = self.prices.get(model)
+        return 1.0 - price.batch_discount if self.batch and price is not None else 1.0
 
     def max_output_tokens(self, model: str) -> int:
         if model not in self._max_output:
@@ -208,19 +282,35 @@ class Pricer:
         return (prompt_tokens_max * rates.input + out * rates.output) / self.per_tokens
 
     def snapshot(self) -> dict[str, Any]:
-        """The rates in force, for the manifest: what every cost in the run was computed with."""
-        pricing = self.catalog.pricing
+        """The rates in force, for the manifest: what every cost in the run was computed with, which
+        price period that is (and when it ends), and whether a batch rate exists for each model."""
+        pricing, day = self.catalog.pricing, self.day()
         models = {}
         for model, price in self.prices.items():
-            std = price.rates(0, on=self.day(), batch=False)
+            std = price.rates(0, on=day)
+            period = price.in_force(day)
             entry: dict[str, Any] = {"input": std.input, "output": std.output, "cached_input": std.cached_input,
                                      "batch_discount": price.batch_discount, "source": price.source,
-                                     "override": model in self.overrides}
+                                     "as_of": price.as_of.isoformat() if price.as_of else None,
+                                     "override": model in self.overrides,
+                                     "period": {"from": _iso(period.start), "until": _iso(period.end),
+                                                "note": period.note, "text": period.describe()}}
+            if period.end is not None:
+                after = period.end + dt.timedelta(days=1)
+                nxt = price.rates(0, on=after)
+                entry["next_period"] = {"from": after.isoformat(), "input": nxt.input, "output": nxt.output,
+                                        "cached_input": nxt.cached_input}
             if price.long_prompt_above is not None:
-                lng = price.rates(price.long_prompt_above + 1, on=self.day(), batch=False)
+                lng = price.rates(price.long_prompt_above + 1, on=day)
                 entry["long_prompt"] = {"above": price.long_prompt_above, "input": lng.input,
                                         "output": lng.output, "cached_input": lng.cached_input}
+            if self.batch:
+                entry["batch_applies"] = price.batch_discount > 0
             models[model] = entry
         return {"as_of": pricing.as_of.isoformat(), "source": pricing.source, "currency": pricing.currency,
-                "per_tokens": pricing.per_tokens, "batch": self.batch, "priced_on": self.day().isoformat(),
+                "per_tokens": pricing.per_tokens, "batch": self.batch, "priced_on": day.isoformat(),
                 "models": models}
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -18,8 +18,8 @@ from typing import Any, Mapping
 from migrate.shadow import store
 
 
-def fingerprint(run: store.Run) -> str:
-    return f"calls:{len(run.calls)}"
+def fingerprint(run: store.Run | store.StreamedRun) -> str:
+    return f"calls:{run.call_count}"
 
 
 def look_for(folder: Path, print_: str) -> tuple[int, bool]:

@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from migrate.shadow.backends import Backend, CallFailed, CallSpec, LogBackend, Outcome, replay_record, served_model
 from migrate.shadow.cost import Pricer, ZeroCostError
+from migrate.shadow.served import PLATFORMS
 from migrate.shadow.store import CallLog
 
 MEDIA_PART_TOKENS_MAX = 2_000  # allowance per inline/file part when bounding a prompt's tokens
@@ -531,15 +532,17 @@ class Runner:
                 t_dispatch: float, attempts: int, outcome: Outcome | None, failure: CallFailed | None) -> float | None:
         """Append the record; returns its cost (None when it could not be priced)."""
         cost: float | None = 0.0
-        cost_error = None
+        cost_error = priced_as = cost_note = None
         usage = None
+        version = served_model(outcome.response.get("raw")) if outcome is not None else None
         if outcome is not None:
             usage = outcome.usage
             if usage is None:
                 cost, cost_error = None, "the response carried no usage metadata: cost unknown"
             else:
                 try:
-                    cost = self.pricer.cost(model, usage)
+                    charge = self.pricer.charge(model, usage, served=version, platform=PLATFORMS.get(backend.name))
+                    cost, priced_as, cost_note = charge.usd, charge.priced_as, charge.why
                 except ZeroCostError as exc:
                     cost, cost_error = None, str(exc)
             if cost_error:
@@ -555,8 +558,10 @@ class Runner:
             "response": outcome.response if outcome is not None else None,
             "usage": usage.as_dict() if usage is not None else None,
             "cost_usd": cost, "cost_error": cost_error,
-            "model_version": served_model(outcome.response.get("raw")) if outcome is not None else None,
+            "model_version": version,
         }  # fmt: skip
+        if cost_note:
+            record.update(priced_as=priced_as, cost_note=cost_note)
         self.log.append(record)
         if self.record_replay is not None:
             self.record_replay(replay_record(record, backend.api))

@@ -54,19 +54,24 @@ def service(calls: Iterable[tuple[str, str, str | None]], catalog: Any = None) -
     """Per arm: the model asked for, what served its answered calls, and how many were routed.
 
     `calls` yields (arm, requested model, model_version or None) for every answered call."""
+    return service_counts(Counter(calls), catalog)
+
+
+def service_counts(counts: Mapping[tuple[str, str, str | None], int], catalog: Any = None) -> dict[str, dict[str, Any]]:
+    """`service` from (arm, requested, model_version) -> answered calls (a run streamed by prompt)."""
     out: dict[str, dict[str, Any]] = {}
-    counts: dict[str, Counter] = {}
-    for arm, requested, version in calls:
+    served: dict[str, Counter] = {}
+    for (arm, requested, version), n in counts.items():
         row = out.setdefault(arm, {"requested": requested, "answered": 0, "unreported": 0, "routed": 0})
-        row["answered"] += 1
+        row["answered"] += n
         if not version:
-            row["unreported"] += 1
+            row["unreported"] += n
             continue
-        counts.setdefault(arm, Counter())[version] += 1
+        served.setdefault(arm, Counter())[version] += n
         if not same_model(requested, version, catalog):
-            row["routed"] += 1
+            row["routed"] += n
     for arm, row in out.items():
-        row["served"] = dict((counts.get(arm) or Counter()).most_common())
+        row["served"] = dict((served.get(arm) or Counter()).most_common())
     order = ("primary", "noise", "candidate")
     return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 

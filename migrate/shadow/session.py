@@ -74,7 +74,7 @@ class RunOptions:
     prices: Path | None = None
     store: bool | None = None  # Developer API request storage (default False: production prompts)
     env: Mapping[str, str] | None = None  # tests inject credentials here; None = os.environ
-    today: dt.date | None = None  # the catalogue's "shut down / routed" check (tests pin it)
+    today: dt.date | None = None  # the run's date: catalogue checks and price periods (None: each call's day)
 
 
 @dataclass
@@ -335,7 +335,7 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
                           replay_models.get("candidate") if candidate_kind == "replay" else None, catalog.default_target)
         overrides = load_price_overrides(options.prices) if options.prices else {}
         batch = bool(_pick(options.batch_pricing, saved_settings.get("batch_pricing"), False))
-        pricer = Pricer(catalog, [primary, candidate], batch=batch, overrides=overrides)
+        pricer = Pricer(catalog, [primary, candidate], batch=batch, overrides=overrides, today=options.today)
 
         need_primary_live = not all_logged or settings.noise_floor
         arms: dict[str, Arm] = {}
@@ -410,6 +410,7 @@ def _execute(folder: Path, options: RunOptions, manifest: dict[str, Any], replay
         run_entry.update(ended_at=store.now_iso(), status=status, calls=stats.done)
         manifest["status"] = status
         manifest["totals"] = {k: totals[k] for k in ("calls", "ok", "errors", "cost_usd", "retries")} | exposure
+        manifest["pricing"] = pricer.snapshot()  # with the rates of any model that served a routed call
         if message and status == "failed":
             manifest["failure"] = message
         store.write_manifest(folder, manifest)

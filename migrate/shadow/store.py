@@ -18,7 +18,7 @@ manifest.json
     RNG seed), settings {concurrency, rpm {model: n}, tpm {model: n}, budget_usd, timeout_s,
     max_attempts, stream, batch_pricing, volume_per_day}, pricing {as_of, source, currency,
     per_tokens, batch, priced_on, models {id: {input, output, cached_input, batch_discount, source,
-    override, long_prompt?}}}, totals {calls, ok, errors, cost_usd} (at the last stop), runs: [{started_at,
+    as_of, override, period {from, until, note, text}, next_period?, long_prompt?, batch_applies?}}}, totals {calls, ok, errors, cost_usd} (at the last stop), runs: [{started_at,
     ended_at, status, calls}] (one entry per invocation, so resumes are visible).
 
 prompts.jsonl (one object per line, in dataset order)
@@ -40,7 +40,9 @@ calls.jsonl (one object per finished call, in completion order)
     streams), usage ({prompt, cached, candidates, thoughts, total, tool_use_prompt} or null),
     cost_usd (float; 0.0 for errors; null when it could not be priced, then cost_error says why),
     cost_error (str or null), model_version (the model that served the call, from the response's
-    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed).
+    ``modelVersion`` (OpenAI: ``model``); null when the response names none or the call failed),
+    priced_as and cost_note (only when the call was billed at another model's rates than asked:
+    the model that served it, and why -- the response's modelVersion, or the catalogue's routing).
 
 sent.jsonl (the write-ahead ledger of live backends; two lines per HTTP attempt)
     {prompt_id, arm, repeat, attempt (1-based), worst_usd (the attempt's worst-case cost), at} before
@@ -67,10 +69,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -391,6 +395,8 @@ class Call:
     cost_usd: float | None
     cost_error: str | None
     model_version: str | None = None
+    priced_as: str = ""  # the model whose rates priced it (the model asked for unless routed)
+    cost_note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -412,6 +418,7 @@ class Call:
             error=CallError.from_dict(d.get("error")), response=Response.from_dict(d.get("response")),
             usage=Usage.from_dict(d.get("usage")), cost_usd=d.get("cost_usd"), cost_error=d.get("cost_error"),
             model_version=_intern(d.get("model_version") or _served_in_raw(d.get("response"))),
+            priced_as=_intern(d.get("priced_as") or d.get("model", "")), cost_note=d.get("cost_note"),
         )  # fmt: skip
 
 
@@ -459,6 +466,9 @@ class Prompt:
         )  # fmt: skip
 
 
+Group = dict[tuple[str, int], Call]  # one prompt's final calls: (arm, repeat) -> the last record of that key
+
+
 @dataclass
 class Run:
     """A loaded run: manifest, prompts in dataset order, and every call record in file order."""
@@ -480,6 +490,111 @@ class Run:
         """arm -> model, from the manifest."""
         return {arm: spec["model"] for arm, spec in (self.manifest.get("arms") or {}).items()}
 
+    @property
+    def call_count(self) -> int:
+        return len(self.calls)
+
+    @property
+    def prompt_count(self) -> int:
+        return len(self.prompts)
+
+    def groups(self) -> Iterator[tuple[Prompt, Group]]:
+        """Each prompt in dataset order with its final calls (the same iteration a StreamedRun gives)."""
+        by_prompt: dict[str, Group] = {}
+        for (pid, arm, rep), call in self.final().items():
+            by_prompt.setdefault(pid, {})[(arm, rep)] = call
+        for pid, prompt in self.prompts.items():
+            yield prompt, by_prompt.get(pid, {})
+
+
+_PROMPT_ID = re.compile(rb'\{"prompt_id":"((?:[^"\\]|\\.)*)"[,}]')
+
+
+def _line_prompt_id(raw: bytes, path: Path) -> str | None:
+    """The prompt_id of one calls.jsonl line, read from its head (the writer puts it first) without
+    parsing the answer; any other shape is parsed in full. None: a torn last line, or no record."""
+    match = _PROMPT_ID.match(raw) if raw.endswith(b"\n") else None
+    if match is not None:
+        pid = match.group(1)
+        return json.loads(b'"' + pid + b'"') if b"\\" in pid else pid.decode("utf-8")
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError:
+        if not raw.endswith(b"\n"):
+            return None
+        raise UserError(f"{path}: a line is not valid JSON; the run store is damaged") from None
+    return str(obj["prompt_id"]) if isinstance(obj, dict) and "prompt_id" in obj else None
+
+
+@dataclass
+class StreamedRun:
+    """A run read one prompt at a time: for reports and gates on runs of any size.
+
+    A first pass over calls.jsonl keeps only where each record starts (about 16 bytes a call); then
+    the prompts are read in dataset order, each with its final calls read back from those offsets.
+    Memory grows by those few bytes per call, never with the answers, and time linearly."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    exposure: dict[str, Any] | None = None
+    _index: tuple[array, array, array, array] | None = field(default=None, repr=False)
+
+    arms = Run.arms
+
+    def _build(self) -> tuple[array, array, array, array]:
+        """(first, order, offsets, lengths): prompt i's records are order[first[i]:first[i + 1]],
+        in file order; a record's bytes are at offsets[k], lengths[k] of calls.jsonl."""
+        if self._index is None:
+            ids = {str(d["id"]): k for k, d in enumerate(iter_prompts(self.folder))}  # unique: dataset.py checks
+            owner, offsets, lengths = array("i"), array("q"), array("i")
+            path = self.folder / CALLS
+            offset = 0
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    for raw in fh:
+                        pid = _line_prompt_id(raw, path) if raw.strip() else None
+                        if pid is not None and pid in ids:
+                            owner.append(ids[pid])
+                            offsets.append(offset)
+                            lengths.append(len(raw))
+                        offset += len(raw)
+            first = array("q", bytes(8 * (len(ids) + 1)))
+            for o in owner:  # a counting sort by prompt, stable: file order within a prompt
+                first[o + 1] += 1
+            for i in range(len(ids)):
+                first[i + 1] += first[i]
+            place, order = array("q", first), array("i", bytes(4 * len(owner)))
+            for k, o in enumerate(owner):
+                order[place[o]] = k
+                place[o] += 1
+            self._index = (first, order, offsets, lengths)
+        return self._index
+
+    @property
+    def call_count(self) -> int:
+        return len(self._build()[1])
+
+    @property
+    def prompt_count(self) -> int:
+        return len(self._build()[0]) - 1
+
+    def groups(self) -> Iterator[tuple[Prompt, Group]]:
+        first, order, offsets, lengths = self._build()
+        fd = os.open(self.folder / CALLS, os.O_RDONLY) if len(order) else -1
+        try:
+            for index, d in enumerate(iter_prompts(self.folder)):
+                group: Group = {}
+                for k in order[first[index]:first[index + 1]] if index + 1 < len(first) else ():
+                    try:
+                        call = Call.from_dict(json.loads(os.pread(fd, lengths[k], offsets[k])))
+                    except json.JSONDecodeError:
+                        raise UserError(f"{self.folder / CALLS}: a line is not valid JSON; the run store is damaged") from None
+                    group[(call.arm, call.repeat)] = call  # a later record of a key replaces it
+                yield Prompt.from_dict(d), group
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
 
 def load_run(folder: str | Path) -> Run:
     """Read a run folder into typed records (tolerates a torn last line in calls.jsonl)."""
@@ -490,6 +605,15 @@ def load_run(folder: str | Path) -> Run:
     prompts = {p.id: p for p in (Prompt.from_dict(d) for d in iter_prompts(folder))}
     calls = [Call.from_dict(d) for d in iter_call_dicts(folder)]
     return Run(folder=folder, manifest=manifest, prompts=prompts, calls=calls, exposure=billing_exposure(folder))
+
+
+def open_run(folder: str | Path) -> StreamedRun:
+    """A run folder to stream (`groups()`): what `shadow report`, `gate` and `summary` read."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if not (folder / PROMPTS).is_file():
+        raise UserError(f"{folder}: {PROMPTS} is missing: the dataset was never fully read into this run")
+    return StreamedRun(folder=folder, manifest=manifest, exposure=billing_exposure(folder))
 
 
 def new_manifest(**fields: Any) -> dict[str, Any]:

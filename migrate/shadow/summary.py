@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections import Counter
 from typing import Any, Mapping
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -20,7 +22,7 @@ from migrate.shadow import figures
 from migrate.shadow import served as served_mod
 from migrate.shadow.parity import normalize_text, strip_code_fence
 from migrate.shadow.reports import fmt
-from migrate.shadow.store import Call, Run
+from migrate.shadow.store import Call, Group, Run, StreamedRun
 
 DAYS_PER_MONTH = figures.DAYS_PER_MONTH
 ARM_ORDER = ("primary", "noise", "candidate")
@@ -64,87 +66,98 @@ def _rate(hits: int, n: int) -> float | None:
 # --------------------------------------------------------------------------- summarise
 
 
-def _arm_calls(final: Mapping[tuple[str, str, int], Call]) -> dict[str, list[Call]]:
-    arms: dict[str, list[Call]] = {}
-    for call in final.values():
-        arms.setdefault(call.arm, []).append(call)
-    return arms
+class _ArmFigures:
+    """One arm's cost, latency, reliability and finish reasons, added call by call (a run streams by
+    prompt, so the calls are not kept)."""
 
+    def __init__(self) -> None:
+        self.calls = self.ok = self.retries = self.retried = self.cost_errors = 0
+        self.costs = array("d")  # cost_usd (0.0 when none) of every call
+        self.priced = array("d")  # of answered calls that have one
+        self.tokens = Counter()
+        self.latency, self.ttft = array("d"), array("d")
+        self.errors: Counter = Counter()
+        self.finish: Counter = Counter()
 
-def _cost(calls: list[Call]) -> dict[str, Any]:
-    ok = [c for c in calls if c.ok]
-    priced = [c.cost_usd for c in ok if c.cost_usd is not None]
-    total = sum(c.cost_usd or 0.0 for c in calls)
-    output = sum(c.usage.output for c in ok if c.usage)
-    thoughts = sum(c.usage.thoughts for c in ok if c.usage)
-    return {
-        "total_usd": total, "requests": len(ok), "priced": len(priced),
-        "mean_usd": (sum(priced) / len(priced)) if priced else None,
-        "unpriced": len(ok) - len(priced),
-        "prompt_tokens": sum(c.usage.prompt for c in ok if c.usage),
-        "cached_tokens": sum(c.usage.cached for c in ok if c.usage),
-        "output_tokens": output, "thought_tokens": thoughts,
-        "thoughts_share_of_output": figures.thinking_share(ok),
-    }  # fmt: skip
-
-
-def _latency(calls: list[Call]) -> dict[str, Any]:
-    values = [c.latency_ms for c in calls if c.ok and c.latency_ms is not None]
-    ttft = [c.ttft_ms for c in calls if c.ok and c.ttft_ms is not None]
-    out: dict[str, Any] = {"n": len(values), "mean_ms": (sum(values) / len(values)) if values else None}
-    for q in (50, 95, 99):
-        out[f"p{q}_ms"] = percentile(values, q)
-    out["ttft_p50_ms"] = percentile(ttft, 50)
-    out["ttft_p95_ms"] = percentile(ttft, 95)
-    return out
-
-
-def _reliability(calls: list[Call]) -> dict[str, Any]:
-    errors = Counter()
-    for c in calls:
-        if not c.ok and c.error is not None:
-            errors[f"{c.error.kind} {c.error.http_status}" if c.error.http_status else c.error.kind] += 1
-    return {
-        "calls": len(calls), "ok": sum(1 for c in calls if c.ok), "errors": sum(1 for c in calls if not c.ok),
-        "retries": figures.retries(c.attempts for c in calls),
-        "retried_calls": sum(1 for c in calls if c.attempts > 1),
-        "error_kinds": dict(errors.most_common()),
-        "cost_errors": sum(1 for c in calls if c.cost_error),
-    }  # fmt: skip
-
-
-def _finish_mix(calls: list[Call]) -> dict[str, int]:
-    mix = Counter()
-    for c in calls:
-        if not c.ok or c.response is None:
-            mix["ERROR"] += 1
+    def add(self, c: Call) -> None:
+        self.calls += 1
+        self.costs.append(c.cost_usd or 0.0)
+        self.retries += figures.retries((c.attempts,))
+        self.retried += c.attempts > 1
+        self.cost_errors += bool(c.cost_error)
+        if not c.ok:
+            if c.error is not None:
+                self.errors[f"{c.error.kind} {c.error.http_status}" if c.error.http_status else c.error.kind] += 1
+            self.finish["ERROR"] += 1
+            return
+        self.ok += 1
+        if c.cost_usd is not None:
+            self.priced.append(c.cost_usd)
+        if c.usage is not None:
+            self.tokens.update(prompt=c.usage.prompt, cached=c.usage.cached, output=c.usage.output,
+                               thoughts=c.usage.thoughts)
+        if c.latency_ms is not None:
+            self.latency.append(c.latency_ms)
+        if c.ttft_ms is not None:
+            self.ttft.append(c.ttft_ms)
+        if c.response is None:
+            self.finish["ERROR"] += 1
         elif c.response.finish_reason:
-            mix[c.response.finish_reason] += 1
+            self.finish[c.response.finish_reason] += 1
         elif c.response.blocked:
-            mix[f"BLOCKED:{c.response.block_reason or '?'}"] += 1
+            self.finish[f"BLOCKED:{c.response.block_reason or '?'}"] += 1
         else:
-            mix["UNSPECIFIED"] += 1
-    return dict(mix.most_common())
+            self.finish["UNSPECIFIED"] += 1
+
+    def cost(self) -> dict[str, Any]:
+        t = self.tokens
+        return {
+            "total_usd": math.fsum(self.costs), "requests": self.ok, "priced": len(self.priced),
+            "mean_usd": (math.fsum(self.priced) / len(self.priced)) if self.priced else None,
+            "unpriced": self.ok - len(self.priced),
+            "prompt_tokens": t["prompt"], "cached_tokens": t["cached"],
+            "output_tokens": t["output"], "thought_tokens": t["thoughts"],
+            "thoughts_share_of_output": t["thoughts"] / t["output"] if t["output"] else None,
+        }  # fmt: skip
+
+    def latency_figures(self) -> dict[str, Any]:
+        values, ttft = list(self.latency), list(self.ttft)
+        out: dict[str, Any] = {"n": len(values), "mean_ms": (sum(values) / len(values)) if values else None}
+        for q in (50, 95, 99):
+            out[f"p{q}_ms"] = percentile(values, q)
+        out["ttft_p50_ms"] = percentile(ttft, 50)
+        out["ttft_p95_ms"] = percentile(ttft, 95)
+        return out
+
+    def reliability(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls, "ok": self.ok, "errors": self.calls - self.ok, "retries": self.retries,
+            "retried_calls": self.retried, "error_kinds": dict(self.errors.most_common()),
+            "cost_errors": self.cost_errors,
+        }  # fmt: skip
 
 
-def _agreement(run: Run, final: Mapping[tuple[str, str, int], Call], a: str, b: str) -> dict[str, Any] | None:
-    exact = norm = n = 0
-    for (pid, arm, rep), call in final.items():
-        if arm != a or not call.ok:
-            continue
-        other = final.get((pid, b, rep))
-        if other is None or not other.ok:
-            continue
-        n += 1
-        ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
-        exact += ta == tb
-        norm += normalise_text(ta) == normalise_text(tb)
-    if not n:
-        return None
-    return {"pairs": n, "exact": exact / n, "normalised": norm / n}
+class _Agreement:
+    """Exact and normalised agreement of arm `b` with arm `a`, per repeat, added prompt by prompt."""
+
+    def __init__(self, a: str, b: str) -> None:
+        self.a, self.b, self.n, self.exact, self.norm = a, b, 0, 0, 0
+
+    def add(self, group: Group) -> None:
+        for (arm, rep), call in group.items():
+            other = group.get((self.b, rep)) if arm == self.a and call.ok else None
+            if other is None or not other.ok:
+                continue
+            self.n += 1
+            ta, tb = call.response.text, other.response.text  # type: ignore[union-attr]
+            self.exact += ta == tb
+            self.norm += normalise_text(ta) == normalise_text(tb)
+
+    def figures(self) -> dict[str, Any] | None:
+        return {"pairs": self.n, "exact": self.exact / self.n, "normalised": self.norm / self.n} if self.n else None
 
 
-def _verdict_figures(run: Run) -> dict[str, Any] | None:
+def _verdict_figures(run: Run | StreamedRun) -> dict[str, Any] | None:
     """The judged figures, taken from the verdict (never recomputed here): disagreement rates, the
     excess and the accuracy against `expected`, as `shadow report` shows them."""
     from migrate.errors import UserError
@@ -161,37 +174,53 @@ def _verdict_figures(run: Run) -> dict[str, Any] | None:
             "accuracy": {arm: {"n": a["n"], "rate": a["rate"]} for arm, a in acc["arms"].items()} if acc else None}
 
 
-def summarise(run: Run, volume_per_day: float | None = None) -> dict[str, Any]:
+def summarise(run: Run | StreamedRun, volume_per_day: float | None = None) -> dict[str, Any]:
+    """The run at a glance, from one pass over its prompts (streamed: memory stays flat)."""
     manifest = run.manifest
-    final = run.final()
-    by_arm = _arm_calls(final)
+    pricing = manifest.get("pricing") or {}
+    factors = figures.projection_factors(pricing)
+    by_arm: dict[str, _ArmFigures] = {}
+    agreement = {"candidate": _Agreement("primary", "candidate"), "noise": _Agreement("primary", "noise")}
+    pairs: list[tuple[str, float, float]] = []  # the same pairs as the report's saving
+    slices: Counter = Counter()
+    served: Counter = Counter()
+    priced_as: dict[str, dict[str, Any]] = {}
+    for prompt, group in run.groups():
+        slices[prompt.slice or "-"] += 1
+        for (arm, _), call in group.items():
+            by_arm.setdefault(arm, _ArmFigures()).add(call)
+            if call.ok:
+                served[(arm, call.model, call.model_version)] += 1
+        for agree in agreement.values():
+            agree.add(group)
+        pairs.extend(figures.paired_costs({(prompt.id, arm, rep): c for (arm, rep), c in group.items()}, factors))
+        figures.priced_as(group.values(), into=priced_as)
     arms = [a for a in ARM_ORDER if a in by_arm or a in (manifest.get("arms") or {})]
+    empty = _ArmFigures()
     models = run.arms()
-    cost = {arm: _cost(by_arm.get(arm, [])) for arm in arms}
-    pairs = figures.paired_costs(final)  # the same pairs as the report's saving
     ratio = figures.cost_ratio(pairs)
     volume = volume_per_day if volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
     monthly = figures.monthly(pairs, volume)
-    slices = Counter(p.slice or "-" for p in run.prompts.values())
-    pricing = manifest.get("pricing") or {}
-    parity: dict[str, Any] = {"candidate_vs_primary": _agreement(run, final, "primary", "candidate")}
+    parity: dict[str, Any] = {"candidate_vs_primary": agreement["candidate"].figures()}
     if "noise" in arms:
-        parity["noise_vs_primary"] = _agreement(run, final, "primary", "noise")
+        parity["noise_vs_primary"] = agreement["noise"].figures()
     parity["verdict"] = _verdict_figures(run)
     return {
         "run": str(run.folder), "status": manifest.get("status"),
         "models": {arm: models.get(arm) for arm in arms},
         "backends": {arm: (manifest.get("arms") or {}).get(arm, {}).get("backend") for arm in arms},
-        "prompts": len(run.prompts), "slices": dict(slices.most_common()),
+        "prompts": sum(slices.values()), "slices": dict(slices.most_common()),
         "repeats": manifest.get("repeats", 1),
-        "pricing": {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "batch": pricing.get("batch", False)},
-        "cost": {"arms": cost, "candidate_to_primary_ratio": ratio,
+        "pricing": {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "batch": pricing.get("batch", False),
+                    "priced_on": pricing.get("priced_on"), "periods": figures.price_periods(pricing),
+                    "priced_as": priced_as},
+        "cost": {"arms": {arm: by_arm.get(arm, empty).cost() for arm in arms}, "candidate_to_primary_ratio": ratio,
                  "saving_ratio": (1.0 - ratio) if ratio is not None else None, "monthly": monthly},
-        "latency": {arm: _latency(by_arm.get(arm, [])) for arm in arms},
-        "reliability": {arm: _reliability(by_arm.get(arm, [])) for arm in arms},
-        "finish_reasons": {arm: _finish_mix(by_arm.get(arm, [])) for arm in arms},
+        "latency": {arm: by_arm.get(arm, empty).latency_figures() for arm in arms},
+        "reliability": {arm: by_arm.get(arm, empty).reliability() for arm in arms},
+        "finish_reasons": {arm: dict(by_arm.get(arm, empty).finish.most_common()) for arm in arms},
         "parity": parity,
-        "served": served_mod.service((c.arm, c.model, c.model_version) for c in final.values() if c.ok),
+        "served": served_mod.service_counts(served),
         "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
     }  # fmt: skip
 
@@ -219,9 +248,16 @@ def render(summary: Mapping[str, Any], console: Console) -> None:
         ("Shadow run ", "bold"), (summary["run"], "bold cyan"), f"  status {summary['status']}\n",
         f"{summary['prompts']} prompts, {summary['repeats']} repeat(s), slices: ",
         ", ".join(f"{k} ({v})" for k, v in summary["slices"].items()),
-        f"\nprices as of {pricing['as_of']}{' (batch rates)' if pricing.get('batch') else ''}, {pricing['source']}",
+        f"\nprices as of {pricing['as_of']}{' (batch rates in the projection)' if pricing.get('batch') else ''}, "
+        f"{pricing['source']}; in force on {pricing.get('priced_on') or '-'}",
     )  # fmt: skip
     console.print(header)
+    for line in pricing.get("periods") or ():
+        console.print(f"[dim]  {escape(line)}[/dim]", highlight=False)
+    for arm, models in (pricing.get("priced_as") or {}).items():
+        for model, row in models.items():
+            console.print(f"[yellow]{arm}: {row['calls']} call(s) priced as {model}: {escape(row['why'])}[/yellow]",
+                          highlight=False)
     for arm, row in (summary.get("served") or {}).items():
         style = "bold red" if row["routed"] else "dim"
         console.print(f"[{style}]{arm} asked for {row['requested']}, served by {served_mod.describe(row)}[/{style}]",

@@ -92,9 +92,11 @@ noise floor" (positive = worse), with a paired normal interval at ``confidence``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
@@ -106,7 +108,7 @@ from migrate.shadow import figures as F
 from migrate.shadow import parity as P
 from migrate.shadow import served as SV
 from migrate.shadow import stats as S
-from migrate.shadow.store import Call, Prompt, Run
+from migrate.shadow.store import Call, Group, Prompt, Run, StreamedRun
 
 SCHEMA = "flashlite-migrate/shadow-verdict"
 SCHEMA_VERSION = 1
@@ -232,7 +234,7 @@ def _generalise(path: str) -> str:
 # --------------------------------------------------------------------------- per prompt
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     prompt: Prompt
     slice: str
@@ -265,6 +267,7 @@ class _Item:
     samples: dict[tuple[str, str], str] = field(default_factory=dict)  # (arm, class) -> a message
     json_fields: dict[str, list[tuple[set[str], set[str]]]] = field(default_factory=lambda: defaultdict(list))
     tools: bool = False
+    answer_lengths: tuple[int, int] | None = None  # (Pro, candidate) characters at the first compared repeat
 
     @property
     def id(self) -> str:
@@ -714,17 +717,10 @@ def _bound(count: int, n: int, confidence: float) -> dict[str, Any]:
     return {"count": count, "n": n, "rate": count / n, "upper": upper, "rule_of_three": count == 0}
 
 
-def _operational_section(items: list[_Item], run_final: Mapping[tuple[str, str, int], Call], opts: Options,
+def _operational_section(items: list[_Item], totals: "_Totals", opts: Options,
                          clusters: list[str] | None) -> dict[str, Any]:
     compared = [i for i in items if i.status == "compared"]
-    finish: dict[str, Counter] = {arm: Counter() for arm in ARMS}
-    for (pid, arm, _), call in run_final.items():
-        if arm not in finish:
-            continue
-        if not call.ok or call.response is None:
-            finish[arm]["ERROR"] += 1
-        else:
-            finish[arm][str(call.response.finish_reason or ("BLOCKED" if call.response.blocked else "UNSPECIFIED"))] += 1
+    finish = {arm: totals.arms[arm].finish if arm in totals.arms else Counter() for arm in ARMS}
     tools = any(i.tools for i in compared)
     metrics = []
     checks = [c for c in OPERATIONAL_CHECKS if tools or not c[0].startswith("tool_")]
@@ -749,9 +745,9 @@ def _operational_section(items: list[_Item], run_final: Mapping[tuple[str, str, 
     for kind in CRITICAL_KINDS:
         row = {"kind": kind, "label": CRITICAL_LABELS[kind], "arms": {}}
         for arm in ARMS:
-            n = sum(i.critical_n[arm] for i in items)
+            n = sum(i.critical_n.get(arm, 0) for i in items)
             if n:
-                row["arms"][arm] = _bound(sum(i.critical[arm][kind] for i in items), n, opts.confidence)
+                row["arms"][arm] = _bound(sum((i.critical.get(arm) or {}).get(kind, 0) for i in items), n, opts.confidence)
         if kind != "invalid_json" or any(i.comparator == "json" for i in items):
             critical.append(row)
     new = _bound(sum(i.new_critical for i in compared), sum(i.new_critical_n for i in compared), opts.confidence)
@@ -770,17 +766,17 @@ def _pricing_section(manifest: Mapping[str, Any]) -> dict[str, Any]:
     digest = hashlib.sha256(json.dumps(pricing, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return {"as_of": pricing.get("as_of"), "source": pricing.get("source"), "currency": pricing.get("currency", "USD"),
             "batch": bool(pricing.get("batch")), "priced_on": pricing.get("priced_on"), "hash": digest[:16],
-            "models": pricing.get("models") or {}}
+            "models": pricing.get("models") or {}, "periods": F.price_periods(pricing)}
 
 
 def _cost_parts(call: Call, pricing: Mapping[str, Any]) -> dict[str, float] | None:
     """The call's cost split into input / cached / output / thinking, from the manifest's rates.
 
-    The split is scaled to the recorded cost_usd (which already carries batch rates and the date's
-    prices), so the parts always add up to what the run recorded."""
+    The split is scaled to the recorded cost_usd (at the rates of the model that served it, in the
+    date's price period), so the parts always add up to what the run recorded."""
     if call.usage is None or call.cost_usd is None:
         return None
-    rates = (pricing.get("models") or {}).get(call.model)
+    rates = (pricing.get("models") or {}).get(call.priced_as or call.model)
     if not rates:
         return None
     u = call.usage
@@ -796,41 +792,30 @@ def _cost_parts(call: Call, pricing: Mapping[str, Any]) -> dict[str, float] | No
     return {k: v * scale for k, v in parts.items()}
 
 
-def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, int], Call], opts: Options,
-                  volume: float | None, judge_usd: float | None) -> dict[str, Any]:
+def _cost_section(run: Run | StreamedRun, totals: "_Totals", opts: Options, volume: float | None,
+                  judge_usd: float | None) -> dict[str, Any]:
     pricing = _pricing_section(run.manifest)
-    by_item = {i.id: i for i in items}
     arms: dict[str, Any] = {}
     for arm in ARMS:
-        calls = [c for (pid, a, _), c in final.items() if a == arm and pid in by_item]
-        if not calls:
+        t = totals.arms.get(arm)
+        if t is None or not t.requests:
             continue
-        ok = [c for c in calls if c.ok]
-        priced = [c.cost_usd for c in ok if c.cost_usd is not None]
-        total = math.fsum(c.cost_usd or 0.0 for c in calls)
-        successful = sum(1 for c in ok if _usable(by_item[c.prompt_id], c))
-        parts = Counter()
-        split = 0
-        for c in ok:
-            cp = _cost_parts(c, pricing)
-            if cp is not None:
-                split += 1
-                parts.update(cp)
+        total = math.fsum(t.costs)
         arms[arm] = {
-            "model": run.arms().get(arm), "requests": len(calls), "ok": len(ok), "successful": successful,
-            "unpriced": len(ok) - len(priced), "total_usd": total,
-            "mean_usd": _mean(priced) if priced else None,
-            "per_success_usd": total / successful if successful else None,
-            "parts_usd": {k: parts.get(k, 0.0) for k in ("input", "cached", "output", "thinking")} if split else None,
-            "thinking_share": F.thinking_share(ok),  # of output tokens: the figure `summary` shows too
-            "thinking_cost_share": (parts.get("thinking", 0.0) / total) if split and total > 0 else None,
+            "model": run.arms().get(arm), "requests": t.requests, "ok": t.ok, "successful": t.successful,
+            "unpriced": t.ok - len(t.priced), "total_usd": total,
+            "mean_usd": math.fsum(t.priced) / len(t.priced) if t.priced else None,
+            "per_success_usd": total / t.successful if t.successful else None,
+            "parts_usd": {k: t.parts.get(k, 0.0) for k in ("input", "cached", "output", "thinking")} if t.split else None,
+            "thinking_share": t.thoughts / t.output if t.output else None,  # of output tokens, as `summary` shows
+            "thinking_cost_share": (t.parts.get("thinking", 0.0) / total) if t.split and total > 0 else None,
         }  # fmt: skip
     # paired saving per request, over prompts both arms answered (figures.paired_costs: `summary` uses it too)
-    pairs = [p for p in F.paired_costs(final) if p[0] in by_item]
+    pairs = totals.pairs
     saving = per_1000 = monthly = ratio = None
     if pairs:
         prim_costs, cand_costs = [p for _, p, _ in pairs], [c for _, _, c in pairs]
-        clusters = [by_item[pid].slice for pid, _, _ in pairs]
+        clusters = totals.pair_slices
         boot = _mean_diff(cand_costs, prim_costs, opts.confidence, clusters if opts.cluster_by_slice else None)
         saving = {"estimate": boot.estimate, "low": boot.low, "high": boot.high, "n": boot.n}
         per_1000 = {k: saving[k] * 1000 for k in ("estimate", "low", "high")}
@@ -840,17 +825,12 @@ def _cost_section(run: Run, items: list[_Item], final: Mapping[tuple[str, str, i
             scale = volume * DAYS_PER_MONTH  # type: ignore[operator]
             monthly["saving_usd"] = {"estimate": monthly["saving_usd"], "low": saving["low"] * scale,
                                      "high": saving["high"] * scale}
-    slices: dict[str, dict[str, Any]] = {}
-    for item in items:
-        for arm in ("primary", "candidate"):
-            costs = [c.cost_usd for c in item.calls[arm] if c is not None and c.ok and c.cost_usd is not None]
-            if costs:
-                slices.setdefault(item.slice, {}).setdefault(arm, []).extend(costs)
     return {
-        "pricing": pricing, "arms": arms, "ratio": ratio, "saving_per_request": saving, "per_1000": per_1000,
+        "pricing": pricing, "priced_as": totals.priced_as, "arms": arms, "ratio": ratio,
+        "saving_per_request": saving, "per_1000": per_1000,
         "monthly": monthly, "experiment_usd": math.fsum(a["total_usd"] for a in arms.values()),
         "judge_usd": judge_usd,
-        "slices": {s: {arm: _mean(v) for arm, v in d.items()} for s, d in slices.items()},
+        "slices": {s: {arm: _mean(v) for arm, v in d.items()} for s, d in totals.slice_cost.items()},
     }  # fmt: skip
 
 
@@ -866,26 +846,16 @@ def _latency_block(values: list[float], confidence: float) -> dict[str, Any] | N
     return out
 
 
-def _latency_section(items: list[_Item], final: Mapping[tuple[str, str, int], Call], opts: Options) -> dict[str, Any]:
-    ids = {i.id for i in items}
+def _latency_section(totals: "_Totals", opts: Options) -> dict[str, Any]:
     arms = {}
     for arm in ARMS:
-        values = [c.latency_ms for (pid, a, _), c in final.items()
-                  if a == arm and pid in ids and c.ok and c.latency_ms is not None]
-        block = _latency_block(values, opts.confidence)
+        t = totals.arms.get(arm)
+        block = _latency_block(list(t.latency), opts.confidence) if t is not None else None
         if block is not None:
-            ttft = [c.ttft_ms for (pid, a, _), c in final.items() if a == arm and pid in ids and c.ok and c.ttft_ms is not None]
-            block["ttft_p50"] = S.quantile(ttft, 0.5) if ttft else None
+            block["ttft_p50"] = S.quantile(list(t.ttft), 0.5) if t.ttft else None  # type: ignore[union-attr]
             arms[arm] = block
-    slices: dict[str, dict[str, Any]] = {}
-    by_slice: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for item in items:
-        for arm in ("primary", "candidate"):
-            for c in item.calls[arm]:
-                if c is not None and c.ok and c.latency_ms is not None:
-                    by_slice[item.slice][arm].append(c.latency_ms)
-    for s, d in by_slice.items():
-        slices[s] = {arm: {"p50": S.quantile(v, 0.5), "p95": S.quantile(v, 0.95), "n": len(v)} for arm, v in d.items()}
+    slices = {s: {arm: {"p50": S.quantile(list(v), 0.5), "p95": S.quantile(list(v), 0.95), "n": len(v)}
+                  for arm, v in d.items()} for s, d in totals.slice_latency.items()}
     p95_ratio = None
     if "primary" in arms and "candidate" in arms and arms["primary"]["p95"]["estimate"] > 0:
         p95_ratio = arms["candidate"]["p95"]["estimate"] / arms["primary"]["p95"]["estimate"]
@@ -923,9 +893,8 @@ def _judge_section(judge: Mapping[str, Any] | None, items: list[_Item], opts: Op
         ties += outcome == "tie"
         primary_won.append(float(outcome == "primary"))
         candidate_won.append(float(outcome == "candidate"))
-        if outcome != "tie":
-            r = item.pairs[0]
-            lp, lc = len(answer_text(item.calls["primary"][r])), len(answer_text(item.calls["candidate"][r]))
+        if outcome != "tie" and item.answer_lengths is not None:
+            lp, lc = item.answer_lengths
             if lp != lc:
                 decisive_len += 1
                 longer_wins += (outcome == "candidate") == (lc > lp)
@@ -1047,26 +1016,164 @@ def _saving_gate(cost: Mapping[str, Any], opts: Options) -> dict[str, Any] | Non
 # --------------------------------------------------------------------------- the document
 
 
-def _items(run: Run, opts: Options) -> list[_Item]:
-    final = run.final()
-    repeats = max([int(run.manifest.get("repeats") or 1)] + [k[2] + 1 for k in final])
-    items = []
-    for prompt in run.prompts.values():
-        name, options = resolve_comparator(prompt.compare, opts.compare, opts.compare_all)
-        calls = {arm: [final.get((prompt.id, arm, r)) for r in range(repeats)] for arm in ARMS}
-        items.append(_Item(prompt, str(prompt.slice) if prompt.slice is not None else "(no slice)", name, options, calls))
-    return items
+def _item(prompt: Prompt, group: Group, repeats: int, opts: Options) -> _Item:
+    name, options = resolve_comparator(prompt.compare, opts.compare, opts.compare_all)
+    repeats = max([repeats] + [rep + 1 for _, rep in group])
+    calls = {arm: [group.get((arm, r)) for r in range(repeats)] for arm in ARMS}
+    return _Item(prompt, str(prompt.slice) if prompt.slice is not None else "(no slice)", name, options, calls)
 
 
-def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The verdict document for a loaded run (and, optionally, its pairwise judgements)."""
+@dataclass
+class _ArmTotals:
+    """What the cost, latency and finish-reason figures need of one arm's final calls."""
+
+    requests: int = 0
+    ok: int = 0
+    successful: int = 0
+    costs: array = field(default_factory=lambda: array("d"))  # cost_usd (0.0 when none) of every call
+    priced: array = field(default_factory=lambda: array("d"))  # cost_usd of the answered calls that have one
+    parts: Counter = field(default_factory=Counter)
+    split: int = 0
+    thoughts: int = 0
+    output: int = 0
+    latency: array = field(default_factory=lambda: array("d"))
+    ttft: array = field(default_factory=lambda: array("d"))
+    finish: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class _Totals:
+    """Every figure that needs the calls themselves, gathered prompt by prompt as the run streams by;
+    an evaluated prompt then drops its calls, so memory does not grow with the answers."""
+
+    pricing: Mapping[str, Any]
+    factors: Mapping[str, float]
+    arms: dict[str, _ArmTotals] = field(default_factory=dict)
+    served: Counter = field(default_factory=Counter)  # (arm, model asked, modelVersion) -> answered calls
+    priced_as: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pairs: list[tuple[str, float, float]] = field(default_factory=list)
+    pair_slices: list[str] = field(default_factory=list)
+    slice_cost: dict[str, dict[str, array]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: array("d"))))
+    slice_latency: dict[str, dict[str, array]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: array("d"))))
+    noise_calls: bool = False
+    json_fields: "_JsonFields" = field(default_factory=lambda: _JsonFields())
+
+    def add(self, item: _Item, group: Group) -> None:
+        self.json_fields.add(item)
+        for (arm, _), call in group.items():
+            self.noise_calls |= arm == "noise"
+            t = self.arms.setdefault(arm, _ArmTotals())
+            t.requests += 1
+            t.costs.append(call.cost_usd or 0.0)
+            if not call.ok or call.response is None:
+                t.finish["ERROR"] += 1
+            else:
+                t.finish[str(call.response.finish_reason or ("BLOCKED" if call.response.blocked else "UNSPECIFIED"))] += 1
+            if not call.ok:
+                continue
+            t.ok += 1
+            t.successful += _usable(item, call)
+            self.served[(arm, call.model, call.model_version)] += 1
+            if call.cost_usd is not None:
+                t.priced.append(call.cost_usd)
+                if arm in ("primary", "candidate"):
+                    self.slice_cost[item.slice][arm].append(call.cost_usd)
+            parts = _cost_parts(call, self.pricing)
+            if parts is not None:
+                t.split += 1
+                t.parts.update(parts)
+            if call.usage is not None:
+                t.thoughts += call.usage.thoughts
+                t.output += call.usage.output
+            if call.latency_ms is not None:
+                t.latency.append(call.latency_ms)
+                if arm in ("primary", "candidate"):
+                    self.slice_latency[item.slice][arm].append(call.latency_ms)
+            if call.ttft_ms is not None:
+                t.ttft.append(call.ttft_ms)
+        F.priced_as((c for c in group.values()), into=self.priced_as)
+        pair = F.paired_costs({(item.id, arm, rep): c for (arm, rep), c in group.items()}, self.factors)
+        if pair:
+            self.pairs.extend(pair)
+            self.pair_slices.append(item.slice)
+
+
+def _evaluated(run: Run | StreamedRun, opts: Options) -> tuple[list[_Item], _Totals, list[dict[str, Any]]]:
+    """Every prompt evaluated, in dataset order, one at a time: its calls are folded into the totals
+    and then let go (only the figures of each prompt stay, and the `show` worst disagreements)."""
+    pricing = run.manifest.get("pricing") or {}
+    totals = _Totals(pricing, F.projection_factors(pricing))
+    repeats = int(run.manifest.get("repeats") or 1)
+    items: list[_Item] = []
+    examples: list[dict[str, Any]] = []
+    shared: dict[Any, Any] = {}
+    for prompt, group in run.groups():
+        item = _item(prompt, group, repeats, opts)
+        _evaluate(item)
+        totals.add(item, group)
+        if item.pairs:
+            r = item.pairs[0]
+            item.answer_lengths = (len(answer_text(item.calls["primary"][r])), len(answer_text(item.calls["candidate"][r])))
+        _compact(item, shared)
+        items.append(item)
+        if item.example is not None:
+            examples.append(item.example)
+            if len(examples) > 4 * max(opts.show, 8):
+                examples[:] = _worst_first(examples)[:opts.show]
+        item.example = None
+    return items, totals, _worst_first(examples)[:opts.show]
+
+
+_NOTHING: tuple = ()
+
+
+def _compact(item: _Item, shared: dict[Any, Any]) -> None:
+    """What an evaluated prompt keeps: its figures, not its answers; equal small figures (most
+    prompts' "everything agreed") are one shared object."""
+    item.calls = _EMPTY  # type: ignore[assignment]
+    item.prompt = dataclasses.replace(item.prompt, request=_EMPTY, logged=None, expected=None, compare=None,
+                                      tags=item.prompt.tags or _NOTHING)
+    item.options = _share(shared, ("options", tuple(item.options.items())), item.options) if item.options else _EMPTY  # type: ignore[assignment]
+    item.pairs = _NOTHING  # type: ignore[assignment]
+    item.json_fields = _EMPTY  # type: ignore[assignment]  # summed into the totals already
+    item.critical = {arm: c for arm, c in item.critical.items() if c} or _EMPTY  # type: ignore[assignment]
+    for name in ("failures", "samples"):
+        if not getattr(item, name):
+            setattr(item, name, _EMPTY)
+    for name in ("op_cand", "op_noise", "lex_cand", "lex_noise", "correct", "critical_n"):
+        value = getattr(item, name)
+        setattr(item, name, _share(shared, (name, tuple(value.items())), value) if value else _EMPTY)
+    for name in ("ratio_cand", "ratio_noise", "label_pairs_cand", "label_pairs_noise"):
+        value = tuple(getattr(item, name))
+        setattr(item, name, _share(shared, (name, value), value))
+
+
+def _share(shared: dict[Any, Any], key: Any, value: Any) -> Any:
+    """One object for equal values (bounded: past 100,000 distinct values each keeps its own)."""
+    try:
+        found = shared.get(key)
+        if found is None and len(shared) < 100_000:
+            found = shared[key] = value
+    except TypeError:  # an unhashable label
+        return value
+    return value if found is None else found
+
+
+_EMPTY: Mapping[Any, Any] = {}
+
+
+def _worst_first(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Critical failures first, then where Pro agreed with itself, then by lowest similarity."""
+    return sorted(examples, key=lambda e: (not e["critical"], e["noise_agreed"] is False, e["score"], e["id"]))
+
+
+def compute(run: Run | StreamedRun, options: Options | None = None, *, judge: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The verdict document for a run, loaded (store.load_run) or streamed (store.open_run), and
+    optionally its pairwise judgements."""
     opts = options or Options()
     opts.check()
     manifest = run.manifest
-    final = {k: v for k, v in run.final().items() if k[0] in run.prompts}
-    items = _items(run, opts)
-    for item in items:
-        _evaluate(item)
+    items, totals, worst = _evaluated(run, opts)
     compared = [i for i in items if i.status == "compared"]
     if not compared:
         raise UserError(f"{run.folder}: no prompt has both a primary and a candidate answer yet "
@@ -1074,7 +1181,7 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     warnings: list[str] = []
     clusters = [i.slice for i in compared] if opts.cluster_by_slice else None
     noise_measured = sum(1 for i in compared if i.noise_measured)
-    has_noise_arm = "noise" in (manifest.get("arms") or {}) or any(k[1] == "noise" for k in final)
+    has_noise_arm = "noise" in (manifest.get("arms") or {}) or totals.noise_calls
 
     # --- parity (the required gate)
     noise_values, cand_values = [i.noise_agree for i in compared], [i.cand_agree for i in compared]
@@ -1134,11 +1241,11 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
     # --- sections
     labels = _labels_section(items)
     accuracy = _accuracy_section(items, opts)
-    operational = _operational_section(items, final, opts, clusters)
+    operational = _operational_section(items, totals, opts, clusters)
     judge_doc = _judge_section(judge, items, opts)
     volume = opts.volume_per_day if opts.volume_per_day is not None else (manifest.get("settings") or {}).get("volume_per_day")
-    cost = _cost_section(run, items, final, opts, volume, judge_doc["cost_usd"] if judge_doc else None)
-    latency = _latency_section(items, final, opts)
+    cost = _cost_section(run, totals, opts, volume, judge_doc["cost_usd"] if judge_doc else None)
+    latency = _latency_section(totals, opts)
     for row in slice_rows:
         row["cost"] = cost["slices"].get(row["slice"], {})
         row["latency"] = latency["slices"].get(row["slice"], {})
@@ -1184,7 +1291,7 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
                                   "net preference for Pro", required=True))
 
     # --- who served each arm: a routed arm fails the verdict closed (unless --allow-routed)
-    served = SV.service(((c.arm, c.model, c.model_version) for c in final.values() if c.ok), _catalog())
+    served = SV.service_counts(totals.served, _catalog())
     routed = {arm: row for arm, row in served.items() if row["routed"]}
     if routed:
         text = "; ".join(f"{arm} asked for {row['requested']}, served by {SV.describe(row)}" for arm, row in routed.items())
@@ -1277,10 +1384,10 @@ def compute(run: Run, options: Options | None = None, *, judge: Mapping[str, Any
         "failures": failures, "served": served,
         "billing": dict(run.exposure or {"possibly_billed_calls": 0, "possibly_billed_usd": 0.0}),
         "slices": slice_rows,
-        "json_fields": _json_fields(items, opts),
+        "json_fields": _json_fields(totals.json_fields, opts),
         "labels": labels, "accuracy": accuracy, "operational": operational, "lexical": lexical,
         "judge": judge_doc, "cost": cost, "latency": latency,
-        "disagreements": _disagreements(compared, opts.show),
+        "disagreements": worst,
         "warnings": warnings,
     }  # fmt: skip
 
@@ -1342,27 +1449,39 @@ def _headline(status: str, d: S.NonInferiorityResult, models: Mapping[str, str],
             f"[{d.low * 100:+.1f}, {d.high * 100:+.1f}], which does not settle the {margin} margin{need}")
 
 
-def _json_fields(items: list[_Item], opts: Options) -> dict[str, Any] | None:
-    """Every JSON leaf field, never dropped: its weight in the JSON parity figure (a prompt's
-    agreement is the share of its fields that agree), how often Pro disagrees with itself on it
-    and how often the candidate disagrees with Pro; the excess is judged against its own noise."""
-    json_items = [i for i in items if i.comparator == "json" and i.status == "compared"]
-    if not json_items:
-        return None
-    weight: Counter = Counter()
-    pairs = 0
-    tables: dict[str, tuple[Counter, Counter]] = {"noise": (Counter(), Counter()), "candidate": (Counter(), Counter())}
-    prompt_noisy = 0
-    for item in json_items:
+@dataclass
+class _JsonFields:
+    """Per JSON leaf field, summed over the compared JSON prompts as they stream by."""
+
+    prompts: int = 0
+    pairs: int = 0
+    prompt_noisy: int = 0
+    weight: Counter = field(default_factory=Counter)
+    tables: dict[str, tuple[Counter, Counter]] = field(
+        default_factory=lambda: {"noise": (Counter(), Counter()), "candidate": (Counter(), Counter())})
+
+    def add(self, item: _Item) -> None:
+        if item.comparator != "json" or item.status != "compared":
+            return
+        self.prompts += 1
         for leaves, _ in item.json_fields["candidate"]:
-            pairs += 1
+            self.pairs += 1
             for leaf in leaves:
-                weight[leaf] += 1.0 / len(leaves)
-        for arm, (seen, wrong) in tables.items():
+                self.weight[leaf] += 1.0 / len(leaves)
+        for arm, (seen, wrong) in self.tables.items():
             for leaves, bad in item.json_fields[arm]:
                 seen.update(leaves)
                 wrong.update(bad & leaves)
-        prompt_noisy += any(bad for _, bad in item.json_fields["noise"])
+        self.prompt_noisy += any(bad for _, bad in item.json_fields["noise"])
+
+
+def _json_fields(acc: _JsonFields, opts: Options) -> dict[str, Any] | None:
+    """Every JSON leaf field, never dropped: its weight in the JSON parity figure (a prompt's
+    agreement is the share of its fields that agree), how often Pro disagrees with itself on it
+    and how often the candidate disagrees with Pro; the excess is judged against its own noise."""
+    if not acc.prompts:
+        return None
+    weight, pairs, tables, prompt_noisy = acc.weight, acc.pairs, acc.tables, acc.prompt_noisy
     rows = []
     (n_seen, n_wrong), (c_seen, c_wrong) = tables["noise"], tables["candidate"]
     for path in set(n_seen) | set(c_seen):
@@ -1377,17 +1496,9 @@ def _json_fields(items: list[_Item], opts: Options) -> dict[str, Any] | None:
         })  # fmt: skip
     rows.sort(key=lambda r: (-(r["weight"] * (r["excess"] if r["excess"] is not None else (r["candidate_rate"] or 0.0))),
                              r["path"]))
-    return {"prompts": len(json_items), "pairs": pairs, "noisy_patterns": sorted(r["path"] for r in rows if r["noisy"]),
+    return {"prompts": acc.prompts, "pairs": pairs, "noisy_patterns": sorted(r["path"] for r in rows if r["noisy"]),
             "prompt_noisy": prompt_noisy, "paths": rows,
             "rule": "a prompt's JSON agreement is the share of its leaf fields that agree; no field is left out"}
-
-
-def _disagreements(compared: list[_Item], show: int) -> list[dict[str, Any]]:
-    """The worst candidate disagreements: critical failures first, then where Pro agreed with itself,
-    then by lowest similarity."""
-    bad = [i.example for i in compared if i.example is not None]
-    bad.sort(key=lambda e: (not e["critical"], e["noise_agreed"] is False, e["score"], e["id"]))
-    return bad[:show]
 
 
 # --------------------------------------------------------------------------- planning

@@ -56,10 +56,10 @@ def _document(run_folder: Path, *, margin: float, confidence: float, power: floa
     """The verdict document; with `look` this is a look at the run's data, recorded in looks.jsonl."""
     from migrate.shadow import judge as judge_mod
     from migrate.shadow import looks
-    from migrate.shadow.store import load_run
+    from migrate.shadow.store import open_run
     from migrate.shadow.verdict import Options, compute
 
-    run = load_run(run_folder)
+    run = open_run(run_folder)
     print_ = looks.fingerprint(run)
     number, known = looks.look_for(run_folder, print_) if look else (1, True)
     options = Options(margin=margin, confidence=confidence, power=power,

@@ -47,12 +47,61 @@ def test_long_prompt_tier_applies_to_the_whole_request():
     assert big / small > 1.5  # both the input and the output rate changed, not just the tokens past the line
 
 
-def test_batch_rates():
+def test_calls_cost_standard_rates_and_batch_is_a_projection_only_where_a_model_has_a_batch_rate():
     usage = Usage(prompt=5000, candidates=500)
     standard = Pricer(CAT, [LITE], today=DAY).cost(LITE, usage)
-    batch = Pricer(CAT, [LITE], today=DAY, batch=True).cost(LITE, usage)
-    assert batch == pytest.approx(expected(LITE, 5000, 0, 500, batch=True))
-    assert batch < standard
+    batch = Pricer(CAT, [LITE, "gemini-1.5-pro"], today=DAY, batch=True)
+    assert batch.cost(LITE, usage) == pytest.approx(standard)  # the shadow's own calls are synchronous
+    assert batch.projection_factor(LITE) == pytest.approx(1 - CAT.price(LITE).batch_discount)
+    assert batch.projection_factor(LITE) < 1
+    assert CAT.price("gemini-1.5-pro").batch_discount == 0  # no batch rate in the table ...
+    assert batch.projection_factor("gemini-1.5-pro") == 1.0  # ... so its standard rates stay
+    snap = batch.snapshot()["models"]
+    assert snap[LITE]["batch_applies"] is True and snap["gemini-1.5-pro"]["batch_applies"] is False
+    assert Pricer(CAT, [LITE], today=DAY).projection_factor(LITE) == 1.0
+
+
+FLASH = "gemini-3.8-flash"  # an introductory price until 2026-12-31 in rules/pricing.yaml
+
+
+def test_each_call_is_priced_with_the_period_in_force_on_the_runs_date_and_the_snapshot_says_which():
+    usage = Usage(prompt=10_000, candidates=1_000)
+    december = Pricer(CAT, [FLASH], today=dt.date(2026, 12, 15))
+    january = Pricer(CAT, [FLASH], today=dt.date(2027, 1, 2))
+    intro, later = CAT.price(FLASH).in_force(dt.date(2026, 12, 15)), CAT.price(FLASH).in_force(dt.date(2027, 1, 2))
+    assert intro != later
+    assert december.cost(FLASH, usage) == pytest.approx((10_000 * intro.standard.input + 1_000 * intro.standard.output) / 1e6)
+    assert january.cost(FLASH, usage) == pytest.approx((10_000 * later.standard.input + 1_000 * later.standard.output) / 1e6)
+    assert january.cost(FLASH, usage) > december.cost(FLASH, usage)
+    snap = december.snapshot()
+    entry = snap["models"][FLASH]
+    assert snap["priced_on"] == "2026-12-15" and entry["period"]["until"] == "2026-12-31"
+    assert entry["input"] == intro.standard.input and "introductory" in entry["period"]["text"]
+    assert entry["next_period"] == {"from": "2027-01-01", "input": later.standard.input, "output": later.standard.output,
+                                    "cached_input": later.standard.cached_input}
+    assert "next_period" not in january.snapshot()["models"][FLASH]
+
+
+def test_a_routed_call_is_priced_as_the_model_that_served_it():
+    usage = Usage(prompt=10_000, candidates=1_000)
+    day = dt.date(2026, 12, 3)
+    pricer = Pricer(CAT, [PRO], today=day)
+    asked = pricer.charge(PRO, usage, served=PRO + "-001")  # a dated version of the model asked for
+    assert (asked.priced_as, asked.why) == (PRO, None)
+    by_version = pricer.charge(PRO, usage, served=FLASH + "-001")
+    assert by_version.priced_as == FLASH and "modelVersion" in by_version.why
+    assert by_version.usd == pytest.approx(Pricer(CAT, [FLASH], today=day).cost(FLASH, usage))
+    # no modelVersion: the catalogue's routing on that platform (the Developer API routes 2.5 Pro since 2026-12-01)
+    assert CAT.model(PRO).routed_to("developer", day) == FLASH
+    by_catalogue = pricer.charge(PRO, usage, platform="developer")
+    assert by_catalogue.priced_as == FLASH and "rules/models.yaml" in by_catalogue.why
+    assert pricer.charge(PRO, usage, platform="developer", on=dt.date(2026, 11, 20)).priced_as == PRO
+    assert pricer.charge(PRO, usage, platform="vertex").priced_as == PRO  # not routed on Vertex
+    unknown = pricer.charge(PRO, usage, served="some-private-model")
+    assert unknown.priced_as == PRO and "no price" in unknown.why
+    assert FLASH in pricer.snapshot()["models"]  # the manifest carries the rates the routed calls used
+    negotiated = Pricer(CAT, [PRO], today=day, overrides={PRO: CAT.price(PRO)})
+    assert negotiated.charge(PRO, usage, served="gpt-4o-2024-08-06").priced_as == PRO  # --prices keeps its rate
 
 
 def test_missing_model_is_a_loud_error_before_anything_is_sent():

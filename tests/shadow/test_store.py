@@ -87,3 +87,38 @@ def test_damaged_middle_line_is_an_error_not_silence(tmp_path):
     (folder / store.CALLS).write_text(json.dumps(record("p1")) + "\n{garbage\n" + json.dumps(record("p1")) + "\n")
     with pytest.raises(UserError, match="damaged"):
         store.load_run(folder)
+
+
+def test_a_streamed_run_gives_each_prompt_the_final_calls_a_loaded_run_gives(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    ids = ["p1", 'p"2\\', "p3-\u00e9"]  # a quote, a backslash and a non-ASCII letter in prompt IDs
+    store.write_prompts(folder, [{"id": pid, "slice": "s", "tags": [], "expected": None, "compare": "exact",
+                                  "request": {"contents": []}, "request_hash": "h", "line": k + 1}
+                                 for k, pid in enumerate(ids)])
+    store.write_manifest(folder, store.new_manifest(status="complete", arms={"primary": {"model": "m"}}))
+    with store.CallLog.for_run(folder) as log:
+        log.append(record(ids[2], arm="primary"))
+        log.append(record(ids[0], status="error"))
+        log.append(record(ids[1]))
+        log.append(record(ids[0]))  # --retry-errors: the later record of a key is the one that counts
+        log.append(record("not-a-prompt"))
+    path = folder / store.CALLS
+    other_order = {"arm": "primary", **record(ids[1], arm="primary", latency_ms=99.0)}  # not the writer's key order
+    path.write_text(path.read_text() + json.dumps(other_order) + "\n" + json.dumps(record(ids[0], arm="noise"))[:50])
+    streamed, loaded = store.open_run(folder), store.load_run(folder)
+    groups = list(streamed.groups())
+    assert [(p.id, g) for p, g in groups] == [(p.id, g) for p, g in loaded.groups()]
+    assert [p.id for p, _ in groups] == ids
+    first = groups[0][1]
+    assert set(first) == {("candidate", 0)} and first[("candidate", 0)].ok
+    assert groups[1][1][("primary", 0)].latency_ms == 99.0
+    assert streamed.call_count == loaded.call_count - 1  # the call of an unknown prompt is not indexed
+
+
+def test_a_damaged_line_in_a_streamed_run_is_an_error_not_silence(tmp_path):
+    folder = make_run(tmp_path)
+    good = json.dumps(record("p1"), separators=(",", ":"))
+    (folder / store.CALLS).write_text(good + "\n" + good[:60] + "}garbage\n")
+    with pytest.raises(UserError, match="damaged"):
+        list(store.open_run(folder).groups())

@@ -376,3 +376,16 @@ def test_same_input_same_document(tmp_path):
     a, b = compute(load_run(folder)), compute(load_run(folder))
     assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
     assert not math.isnan(a["parity"]["decision"]["std_error"])
+
+
+def test_a_streamed_run_gives_the_document_a_loaded_run_gives(tmp_path):
+    from migrate.shadow.store import open_run
+
+    for folder in (label_run(tmp_path / "labels", 300, flip=0.08, noise_flip=0.05),
+                   json_run(tmp_path / "json", 120, pro_noisy_field=True, candidate_field_differs=True)):
+        options = Options(show=3)
+        streamed, loaded = compute(open_run(folder), options), compute(load_run(folder), options)
+        assert streamed == loaded
+        assert len(streamed["disagreements"]) == 3  # only the worst are kept while the run streams by
+        everything = compute(load_run(folder), Options(show=1000))["disagreements"]
+        assert streamed["disagreements"] == everything[:3]

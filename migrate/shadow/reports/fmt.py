@@ -155,3 +155,14 @@ def method_line(doc: Mapping[str, Any]) -> str:
         return ""
     return (f"look {m['look']} at this run (one-sided alpha {m['alpha']:.4g}; {m['looks']}); {m['slices']}; "
             f"{m['fail_rule']}")
+
+
+def price_notes(cost: Mapping[str, Any]) -> list[str]:
+    """The lines every report prints under its cost table: the price period in force on the run's
+    date for each model, and the calls billed at another model's rates (routed), with why."""
+    pricing = cost.get("pricing") or {}
+    lines = [f"prices in force on {pricing.get('priced_on') or '-'} -- {line}" for line in pricing.get("periods") or ()]
+    for arm, models in (cost.get("priced_as") or {}).items():
+        for model, row in models.items():
+            lines.append(f"{ARM_LABEL.get(arm, arm)}: {row['calls']} call(s) priced as {model}: {row['why']}")
+    return lines

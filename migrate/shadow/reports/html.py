@@ -228,8 +228,9 @@ def _details(doc: Mapping[str, Any]) -> str:
     out.append("<h2>Cost</h2>" + _table(["arm", "model", "requests", "total", "mean / request", "per successful answer",
                                          "thinking share of the bill"], rows, num={2, 3, 4, 5, 6})
                + f"<div class='sub'>Prices as of <b>{e(pricing['as_of'])}</b> from {e(pricing['source'])} (table "
-                 f"<code>{e(pricing['hash'])}</code>{', batch rates' if pricing['batch'] else ''}); this experiment "
-                 f"cost {e(fmt.usd(cost['experiment_usd']))}{e(extra)}.</div>")
+                 f"<code>{e(pricing['hash'])}</code>{', batch rates in the projection' if pricing['batch'] else ''}); this experiment "
+                 f"cost {e(fmt.usd(cost['experiment_usd']))}{e(extra)}.</div>"
+               + "".join(f"<div class='sub'>{e(note)}</div>" for note in fmt.price_notes(cost)))
     rows = [[e(fmt.ARM_LABEL[a]), str(b["n"]), e(fmt.ms_interval(b["p50"])), e(fmt.ms_interval(b["p95"])),
              e(fmt.ms_interval(b["p99"]))] for a, b in doc["latency"]["arms"].items()]
     out.append("<h2>Latency</h2>" + _table(["arm", "n", "p50", "p95", "p99"], rows, num={1})

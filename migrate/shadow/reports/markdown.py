@@ -91,7 +91,10 @@ def render(doc: Mapping[str, Any]) -> str:
                      f"[{fmt.usd(ms['low'])}, {fmt.usd(ms['high'])}]")
         out += [line + ".", ""]
     out += [f"Prices as of **{pricing['as_of']}** ({pricing['source']}; table `{pricing['hash']}`"
-            f"{', batch rates' if pricing['batch'] else ''}).", ""]
+            f"{', batch rates in the projection' if pricing['batch'] else ''}).", ""]
+    notes = fmt.price_notes(cost)
+    if notes:
+        out += [f"- {note}" for note in notes] + [""]
 
     op = doc["operational"]
     out += ["### Critical failures", ""]

@@ -133,7 +133,8 @@ def render(doc: Mapping[str, Any], console: Console, *, show: int = 3) -> None:
 
     cost = doc["cost"]
     pricing = cost["pricing"]
-    t = _table(f"Cost (prices as of {pricing['as_of']}{', batch rates' if pricing['batch'] else ''}; table {pricing['hash']})",
+    t = _table(f"Cost (prices as of {pricing['as_of']}{', batch rates in the projection' if pricing['batch'] else ''}; "
+               f"table {pricing['hash']})",
                ["arm", "model", "requests", "total", "mean / request", "per successful answer", "thinking share"],
                right={"requests", "total", "mean / request", "per successful answer", "thinking share"})
     for arm, a in cost["arms"].items():
@@ -152,6 +153,8 @@ def render(doc: Mapping[str, Any], console: Console, *, show: int = 3) -> None:
         else:
             line += "; pass --volume N (requests/day) for a monthly projection"
         console.print(Text(line, style="green"))
+    for note in fmt.price_notes(cost):
+        console.print(Text(note, style="dim"))
 
     lat = doc["latency"]
     t = _table(f"Latency of successful calls ({conf:.0%} distribution-free intervals)",
