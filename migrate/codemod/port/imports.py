@@ -143,7 +143,9 @@ class _DropAliases(cst.CSTTransformer):
         super().__init__()
         self.removable = removable
         self.statements = {key[0] for key in removable}
-        self.emptied: set[int] = set()
+        # The emptied statements themselves, not only their ids: once `_carry` drops one it is freed,
+        # and a node made later could get its id (that once removed a random `suggest_names()` line).
+        self.emptied: dict[int, cst.SimpleStatementLine] = {}
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
         if id(original_node) not in self.statements:
@@ -157,13 +159,13 @@ class _DropAliases(cst.CSTTransformer):
         if kept_small:
             return updated_node.with_changes(body=kept_small)
         emptied = updated_node.with_changes(body=[cst.Pass()])
-        self.emptied.add(id(emptied))
+        self.emptied[id(emptied)] = emptied
         return emptied
 
     def _carry(self, body, footer, block: bool = False):
         out, carried, leading_removed = [], [], False
         for statement in body:
-            if id(statement) in self.emptied:
+            if self.emptied.get(id(statement)) is statement:
                 carried.extend(line for line in statement.leading_lines if line.comment is not None)
                 leading_removed = leading_removed or not out
                 continue
