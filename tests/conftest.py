@@ -20,16 +20,8 @@ os.environ["PIP_NO_INDEX"] = "1"
 
 @pytest.fixture(scope="session")
 def side_env():
-    """``side_env("wheelhouse")``: a part of the environment built at install time (tests/side_env.py).
-    When it is absent the test skips saying how to build it, except under CI, where it fails."""
-
-    def part(name: str):
-        try:
-            return getattr(_side_env, name)()
-        except _side_env.Missing as missing:
-            (pytest.fail if os.environ.get("CI", "").lower() in ("1", "true") else pytest.skip)(str(missing))
-
-    return part
+    """``side_env("wheelhouse")``: a part of the environment built at install time (tests/side_env.py)."""
+    return _side_env.require
 
 
 @pytest.fixture

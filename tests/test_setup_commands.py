@@ -3,11 +3,15 @@ extra's caps that keep pip's resolver from wandering (issue 14)."""
 
 import re
 import shlex
+import subprocess
 from importlib.metadata import requires
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+import side_env
 
 try:
     import tomllib
@@ -52,3 +56,21 @@ def test_the_protobuf_cap_is_the_one_the_legacy_sdk_imposes():
     (needed,) = [r.specifier for r in theirs if r.name == "protobuf" and not r.marker]
     upper = lambda spec: {Version(Version(s.version).base_version) for s in spec if s.operator == "<"}  # noqa: E731
     assert "protobuf" in ours and upper(ours["protobuf"]) == upper(needed), (ours.get("protobuf"), needed)
+
+
+def test_a_missing_side_environment_part_skips_with_the_command_and_fails_under_ci(monkeypatch, tmp_path):
+    monkeypatch.setattr(side_env, "SARIF_SCHEMA", tmp_path / "absent.json")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"tests/side_env\.py` \(README, set-up command 2\)"):
+        side_env.require("sarif_schema")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no SARIF 2.1.0 schema"):
+        side_env.require("sarif_schema")
+    (tmp_path / "absent.json").write_text("{}")  # present but not the pinned file
+    with pytest.raises(pytest.fail.Exception, match="no SARIF 2.1.0 schema"):
+        side_env.require("sarif_schema")
+
+
+def test_the_side_environment_is_out_of_git():
+    if side_env.ROOT.is_relative_to(REPO):
+        assert subprocess.run(["git", "check-ignore", "-q", str(side_env.ROOT)], cwd=REPO).returncode == 0
