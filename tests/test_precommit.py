@@ -1,7 +1,7 @@
 """The hooks as users get them: the real pre-commit tool installs this repository's
 .pre-commit-hooks.yaml into a temporary git repository (`repo:` + `rev:` a commit, its own venv
-built with pip), then a commit adding a legacy Gemini call is blocked by flm-check and rewritten by
-flm-fix, and the next commit goes through."""
+built with pip from the wheelhouse of tests/side_env.py, no index), then a commit adding a legacy
+Gemini call is blocked by flm-check and rewritten by flm-fix, and the next commit goes through."""
 
 import os
 import shutil
@@ -54,7 +54,7 @@ def test_hooks_file_shape():
 
 
 @pytest.mark.slow
-def test_pre_commit_blocks_then_fixes_a_legacy_call(tmp_path):
+def test_pre_commit_blocks_then_fixes_a_legacy_call(tmp_path, side_env):
     if not PRE_COMMIT.exists():
         pytest.skip("pre-commit is not installed in this environment (pip install -e '.[test]')")
     # The hook repository: this checkout's package as a fresh git repo, pinned by commit as users pin a tag.
@@ -83,7 +83,8 @@ def test_pre_commit_blocks_then_fixes_a_legacy_call(tmp_path):
     }
     (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (project / "README.md").write_text("demo\n")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "NO_COLOR": "1"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "NO_COLOR": "1",
+           "PIP_FIND_LINKS": str(side_env("wheelhouse"))}  # and no index (conftest)
     env.pop("PYTHONPATH", None)
     run(project, str(PRE_COMMIT), "install", env=env)
     git(project, "add", "-A", env=env)

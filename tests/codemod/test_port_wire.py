@@ -29,8 +29,6 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -318,21 +316,12 @@ def test_flagged_program_is_left_alone_with_a_todo(migrations, name):
 
 # --------------------------------------------------------------------------------------------
 # google-genai 3.x: google-cloud-aiplatform pins google-genai<3, so this environment has 2.x; the
-# migrated programs must run on both. A side virtualenv with google-genai>=3 is built once.
-
-GENAI3_VENV = Path(__file__).resolve().parents[2] / ".venv-genai3"
+# migrated programs must run on both. The 3.x virtualenv is built at install time (tests/side_env.py).
 
 
 @pytest.fixture(scope="module")
-def genai3_python() -> str:
-    python = GENAI3_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import google.genai as g, sys; sys.exit(int(g.__version__.split('.')[0]) < 3)"]
-    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(GENAI3_VENV)], check=True, capture_output=True)
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "google-genai>=3"], capture_output=True, text=True)
-        assert done.returncode == 0, f"could not install google-genai>=3 into {GENAI3_VENV}:\n{done.stderr[-2000:]}"
-    assert subprocess.run(probe, capture_output=True).returncode == 0, "the side virtualenv does not have google-genai 3.x"
-    return str(python)
+def genai3_python(side_env) -> str:
+    return str(side_env("genai3_python"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.sarif_schema import official_schema
 from tests.test_cli import flm, git
 from migrate.catalog import bundled_catalog
 
@@ -20,9 +19,8 @@ SWAP = 'from google import genai\nclient = genai.Client()\nr = client.models.gen
 
 
 @pytest.fixture(scope="session")
-def sarif_schema(request, tmp_path_factory):
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    return official_schema(Path(cache.mkdir("sarif-schema")) if cache else tmp_path_factory.mktemp("sarif-schema"))
+def sarif_schema(side_env):
+    return side_env("sarif_schema")
 
 
 @pytest.fixture
