@@ -192,8 +192,9 @@ def test_real_tool_smoke(tmp_path):
 def test_wire_check_runs_ported_programs_against_the_fake_server(tmp_path):
     """--wire: original and output each run with the real SDKs against FakeGemini; differences are named."""
     original = GENERATE.replace("genai.GenerativeModel", 'genai.configure(api_key="k")\nmodel = genai.GenerativeModel', 1).replace("model = model", "model")
-    cases = {"same.py": PORTED, "hotter.py": PORTED.replace('contents="hi"', 'contents="hi", config={"temperature": 0.9}'),
-             "crash.py": PORTED + "raise SystemExit('ported program failed')\n", "library.py": None}
+    ported = PORTED.replace("genai.Client()", 'genai.Client(api_key="k")')  # the key is compared on the wire too
+    cases = {"same.py": ported, "hotter.py": ported.replace('contents="hi"', 'contents="hi", config={"temperature": 0.9}'),
+             "crash.py": ported + "raise SystemExit('ported program failed')\n", "library.py": None}
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for rel in cases:
