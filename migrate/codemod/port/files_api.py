@@ -33,6 +33,9 @@ def plan_upload(ctx: Context, planned: "Call", is_result: IsResult) -> None:
         return
     value = site.call.args[index].value
     text = string_value(value)
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide):
+        text = string_value(value.right)  # folder / "name.jpg": the name is the last part
+        text = text if text is not None and PurePath(text).name else None
     if text is not None:
         name = PurePath(text).name  # legacy: pathlib.Path(path).name
         if name:
