@@ -18,7 +18,7 @@ from migrate.codemod.port.build import OS, Unportable, call, dotted, kw, string,
 from migrate.codemod.symbols import Path, Scope
 
 if TYPE_CHECKING:
-    from migrate.codemod.port.functions import Call
+    from migrate.codemod.port.functions import PlannedCall
 
 TAKES_FILE = "google.generativeai.delete_file"  # the function whose argument may be a File
 PATH_MAKERS = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "os.path.join", "os.path.abspath", "os.path.expanduser"}
@@ -26,7 +26,7 @@ FILE_OPENERS = {"open", "io.open", "io.BytesIO", "io.BufferedReader"}
 IsResult = Callable[[cst.BaseExpression, Scope, str], bool]
 
 
-def plan_upload(ctx: Context, planned: "Call", is_result: IsResult) -> None:
+def plan_upload(ctx: Context, planned: "PlannedCall", is_result: IsResult) -> None:
     site = planned.site
     index = planned.args.get("path")
     if "display_name" in planned.args or index is None:
@@ -50,7 +50,7 @@ def plan_upload(ctx: Context, planned: "Call", is_result: IsResult) -> None:
     planned.config_extra.append(("display_name", lambda updated: call(dotted(f"{OS}.path.basename"), [cst.Arg(updated.args[index].value.deep_clone())])))
 
 
-def plan_delete(ctx: Context, planned: "Call", is_result: IsResult) -> None:
+def plan_delete(ctx: Context, planned: "PlannedCall", is_result: IsResult) -> None:
     site = planned.site
     index = planned.args.get("name")
     if index is None:

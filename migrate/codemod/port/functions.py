@@ -49,7 +49,7 @@ class Site:
 
 
 @dataclass
-class Call:
+class PlannedCall:
     """A planned port of one site: the new call's keywords, built on the updated node."""
 
     site: Site
@@ -62,33 +62,33 @@ def port(ctx: Context, sites: list[Site], reach: Reach) -> None:
     """Plan every site and every use of what it returns; each problem becomes a TODO (FLM224)."""
     if not sites:
         return
-    results = _Results(ctx, sites)
-    configured = _last_configure(ctx)
+    parents = parent_map(ctx.module)
+    results = _Results(ctx, sites, parents)
+    configured = _last_configure(ctx, parents)
     for site in sites:
         try:
-            if configured is not None and _top_index(ctx, site.call) < configured:
+            if configured is not None and _top_index(ctx, parents, site.call) < configured:
                 raise Unportable(f"{site.short} is called before genai.configure(...), with the legacy default client: give it a google-genai client by hand")
             planned = _plan(ctx, site, results)
             client = reach(site.scope)
         except Unportable as exc:
-            _todo(ctx, site.call, str(exc))
+            _todo(ctx, parents, site.call, str(exc))
             continue
         _replace(ctx, planned, client)
     results.audit(reach)
 
 
-def _last_configure(ctx: Context) -> int | None:
+def _last_configure(ctx: Context, parents: dict[int, cst.CSTNode]) -> int | None:
     """The module-level statement of the last module-level configure call: where the client is made."""
     found = None
     for call_node, scope in ctx.facts.calls:
         value = ctx.facts.resolve(call_node.func, scope)
         if scope.kind == "module" and isinstance(value, Path) and ctx.catalog.port.configure_calls.get(value.name) == "google-generativeai":
-            found = max(found or 0, _top_index(ctx, call_node))
+            found = max(found or 0, _top_index(ctx, parents, call_node))
     return found
 
 
-def _top_index(ctx: Context, node: cst.CSTNode) -> int:
-    parents = _parents(ctx)
+def _top_index(ctx: Context, parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> int:
     current: cst.CSTNode = node
     while id(current) in parents and parents[id(current)] is not ctx.module:
         current = parents[id(current)]
@@ -96,21 +96,20 @@ def _top_index(ctx: Context, node: cst.CSTNode) -> int:
     return next((i for i, statement in enumerate(body) if statement is current), len(body))
 
 
-def _todo(ctx: Context, node: cst.CSTNode, reason: str) -> None:
-    statement = ctx.facts.statements.get(id(node)) or _statement_of(ctx, node)
+def _todo(ctx: Context, parents: dict[int, cst.CSTNode], node: cst.CSTNode, reason: str) -> None:
+    statement = ctx.facts.statements.get(id(node)) or _statement_of(parents, node)
     if statement is not None:
         ctx.todo("FLM224", statement, node, reason=reason)
 
 
-def _statement_of(ctx: Context, node: cst.CSTNode) -> cst.CSTNode | None:
-    parents = _parents(ctx)
+def _statement_of(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> cst.CSTNode | None:
     current: cst.CSTNode | None = node
     while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         current = parents.get(id(current))
     return current
 
 
-def _plan(ctx: Context, site: Site, results: "_Results") -> Call:
+def _plan(ctx: Context, site: Site, results: "_Results") -> PlannedCall:
     mapping = site.mapping
     args: dict[str, int] = {}
     for index, arg in enumerate(site.call.args):
@@ -126,7 +125,7 @@ def _plan(ctx: Context, site: Site, results: "_Results") -> Call:
         value = cst.Module([]).code_for_node(site.call.args[index].value)
         if mapping.dropped.get(key) != value:
             raise Unportable(f"{site.short}({key}={value}) has no google-genai counterpart")
-    planned = Call(site, {k: i for k, i in args.items() if k in mapping.to})
+    planned = PlannedCall(site, {k: i for k, i in args.items() if k in mapping.to})
     adjust = {"google.generativeai.upload_file": files_api.plan_upload, "google.generativeai.delete_file": files_api.plan_delete,
               "google.generativeai.get_model": model_listing.plan_get}.get(site.name)  # fmt: skip
     if adjust is not None:
@@ -134,7 +133,7 @@ def _plan(ctx: Context, site: Site, results: "_Results") -> Call:
     return planned
 
 
-def _replace(ctx: Context, planned: Call, client: cst.BaseExpression) -> None:
+def _replace(ctx: Context, planned: PlannedCall, client: cst.BaseExpression) -> None:
     site, mapping = planned.site, planned.site.mapping
     client_code = cst.Module([]).code_for_node(client)
 
@@ -164,33 +163,32 @@ def _replace(ctx: Context, planned: Call, client: cst.BaseExpression) -> None:
 # ---------------------------------------------------------------------------- returned objects
 
 
-def _parents(ctx: Context) -> dict[int, cst.CSTNode]:
-    cached = getattr(ctx, "_flm_parents", None)
-    if cached is None:
-        cached = {}
+def parent_map(module: cst.Module) -> dict[int, cst.CSTNode]:
+    """id(node) -> its parent, for every node: where a returned object goes decides what it may become."""
+    parents: dict[int, cst.CSTNode] = {}
 
-        class Collect(cst.CSTVisitor):
-            def on_visit(self, node: cst.CSTNode) -> bool:
-                for child in node.children:
-                    cached[id(child)] = node
-                return True
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            for child in node.children:
+                parents[id(child)] = node
+            return True
 
-        ctx.module.visit(Collect())
-        setattr(ctx, "_flm_parents", cached)
-    return cached
+    module.visit(Collect())
+    return parents
 
 
 class _Results:
     """The objects the sites return, the variables that hold them, and every use of both."""
 
-    def __init__(self, ctx: Context, sites: list[Site]):
+    def __init__(self, ctx: Context, sites: list[Site], parents: dict[int, cst.CSTNode]):
         self.ctx = ctx
-        self.parents = _parents(ctx)
+        self.parents = parents
         self.spec = ctx.catalog.port.results
         self.direct: list[tuple[cst.BaseExpression, Scope, Site]] = []  # a value of a result kind, and where
         self.assigned: dict[int, str] = {}  # id(Binding) -> kind
         self.loops: dict[tuple[int, str], list[str]] = {}  # (id(scope), variable) -> kinds of the loops binding it
         self.problems: list[tuple[cst.CSTNode, str]] = []
+        self.rules = {s.kind: s.mapping.rule for s in sites if s.kind}  # the rule a rename reports
         self.takes_file = {id(s.call) for s in sites if s.name in (files_api.TAKES_FILE, model_listing.TAKES_MODEL)}
         for site in sites:
             if site.mapping.returns:
@@ -253,7 +251,7 @@ class _Results:
         for value, scope, site in self.direct:
             self._use(value, scope, site.kind, False, reach)
         for node, reason in self.problems:
-            _todo(self.ctx, node, reason)
+            _todo(self.ctx, self.parents, node, reason)
 
     def _is_target(self, name: cst.Name) -> bool:
         parent = self.parents.get(id(name))
@@ -263,7 +261,6 @@ class _Results:
 
     def _use(self, value: cst.BaseExpression, scope: Scope, kind: str, foreign: bool, reach: Reach) -> None:
         """One use of a result value: fine, renamed, or a problem."""
-        title = kind.capitalize()
         parent = self.parents.get(id(value))
         if isinstance(parent, cst.Attribute) and parent.value is value:
             self._attribute(parent, scope, kind, foreign, reach)
@@ -294,7 +291,7 @@ class _Results:
                 if foreign:
                     self.problems.append((node, f"{node.value.value if isinstance(node.value, cst.Name) else 'this value'} may hold another object here: .{attr} cannot be renamed to .{new}"))  # type: ignore[attr-defined]
                     return
-                self.ctx.replace(self.ctx.catalog.port.functions[_function_of(kind, self.ctx)].rule, node, lambda n, new=new: n.with_changes(attr=cst.Name(new)),
+                self.ctx.replace(self.rules[kind], node, lambda n, new=new: n.with_changes(attr=cst.Name(new)),
                                  before=f"{title}.{attr}", after=f"{title}.{new}", old=f"{title}.{attr}", new=f"{title}.{new}")  # fmt: skip
             return
         for path in spec.attributes:
@@ -341,11 +338,6 @@ class _Results:
             return False
         call = self.parents.get(id(parent))
         return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in CONTENTS_METHODS
-
-
-def _function_of(kind: str, ctx: Context) -> str:
-    """A function returning this kind: its rule names the rename."""
-    return next(name for name, f in ctx.catalog.port.functions.items() if f.returns.removeprefix("each ") == kind)
 
 
 def _context(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> str:

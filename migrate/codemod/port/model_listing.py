@@ -16,12 +16,12 @@ from migrate.codemod.port.build import Unportable, string_value
 from migrate.codemod.symbols import Literal, Scope
 
 if TYPE_CHECKING:
-    from migrate.codemod.port.functions import Call
+    from migrate.codemod.port.functions import PlannedCall
 
 TAKES_MODEL = "google.generativeai.get_model"  # the function whose argument may be a Model
 
 
-def plan_get(ctx: Context, planned: "Call", is_result: Callable[[cst.BaseExpression, Scope, str], bool]) -> None:
+def plan_get(ctx: Context, planned: "PlannedCall", is_result: Callable[[cst.BaseExpression, Scope, str], bool]) -> None:
     site = planned.site
     index = planned.args.get("name")
     if index is None:
