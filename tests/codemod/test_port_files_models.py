@@ -31,9 +31,11 @@ def test_a_literal_path_keeps_the_display_name_the_legacy_sdk_took_from_it():
 
 
 def test_a_path_in_a_variable_gets_its_basename_and_an_explicit_display_name_wins():
-    out, _ = port('p = "a/b.png"\nf = genai.upload_file(p)\ng = genai.upload_file(p, display_name="B")\n')
+    out, _ = port('import sys\np = sys.argv[1]\nf = genai.upload_file(p)\ng = genai.upload_file(p, display_name="B")\n')
     assert 'client.files.upload(file=p, config={"display_name": os.path.basename(p)})' in out
     assert 'client.files.upload(file=p, config={"display_name": "B"})' in out and "import os" in out
+    out, _ = port('p = "a/b.png"\nf = genai.upload_file(p)\n')
+    assert 'client.files.upload(file=p, config={"display_name": "b.png"})' in out
 
 
 def test_an_open_file_gets_no_display_name_as_before():

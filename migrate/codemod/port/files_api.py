@@ -32,7 +32,7 @@ def plan_upload(ctx: Context, planned: "PlannedCall", is_result: IsResult) -> No
     if "display_name" in planned.args or index is None:
         return
     value = site.call.args[index].value
-    text = string_value(value)
+    text = string_value(ctx.facts.definition(value, site.scope)[0])  # a literal, or a name bound once to one
     if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide):
         text = string_value(value.right)  # folder / "name.jpg": the name is the last part
         text = text if text is not None and PurePath(text).name else None
