@@ -37,6 +37,8 @@ Vertex         ``/{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/mode
 Verbs          ``generateContent``, ``streamGenerateContent``, ``countTokens``,
 ``computeTokens`` (Vertex), ``embedContent``, ``batchEmbedContents``, ``predict`` (Vertex
 text-embedding models).
+Files API      ``/upload/v1beta/files`` (both SDKs' resumable uploads), ``GET``/``DELETE /v1beta/files/{id}``,
+``GET /v1beta/files`` and the discovery document legacy uploads start from: see ``fake_files``.
 OpenAI        ``POST .../chat/completions`` (e.g. ``/v1/chat/completions``,
 ``/v1beta/openai/chat/completions``), answered in OpenAI format; ``"stream": true`` gives SSE
 chunks ending with ``data: [DONE]``.
