@@ -265,6 +265,26 @@ class TypeMapping:
 
 
 @dataclass(frozen=True)
+class FunctionMapping:
+    """A legacy module function that becomes a google-genai client method (port.yaml `functions`)."""
+
+    new: str  # e.g. files.upload, on the client
+    params: tuple[str, ...]
+    to: Mapping[str, str]  # legacy parameter -> new keyword, or config.<key>
+    dropped: Mapping[str, str] = field(default_factory=dict)  # parameter -> the one value that may be dropped
+    returns: str = ""  # result kind, "each <kind>" for an iterable
+    rule: str = "FLM213"
+
+
+@dataclass(frozen=True)
+class ResultKind:
+    """What an object of a legacy result kind offers in google-genai (port.yaml `results`)."""
+
+    attributes: Mapping[str, str]  # legacy attribute (or dotted path) -> google-genai name
+    compared: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PortData:
     """What the SDK port knows about the legacy SDKs (rules/port.yaml)."""
 
@@ -284,6 +304,8 @@ class PortData:
     legacy_retry: Mapping[str, Mapping[str, Any]]
     vertex_location_env: tuple[str, ...]
     vertex_location_default: str
+    functions: Mapping[str, FunctionMapping] = field(default_factory=dict)
+    results: Mapping[str, ResultKind] = field(default_factory=dict)
 
     @property
     def configure_modules(self) -> tuple[str, ...]:
@@ -796,6 +818,32 @@ def _load_port(path: Path) -> PortData:
             positional=tuple(check.get(body, "positional", f"types.{name}", list, required=False, default=[])),
             rename=dict(check.get(body, "rename", f"types.{name}", dict, required=False, default={})),
         )
+    functions = {}
+    for name, body in mapping("functions").items():
+        where = f"functions.{name}"
+        body = check.mapping(body, where)
+        check.only_keys(body, where, {"new", "params", "to", "dropped", "returns", "rule"})
+        functions[str(name)] = FunctionMapping(
+            new=check.get(body, "new", where, str),
+            params=tuple(check.get(body, "params", where, list)),
+            to=dict(check.get(body, "to", where, dict)),
+            dropped={str(k): str(v) for k, v in check.get(body, "dropped", where, dict, required=False, default={}).items()},
+            returns=check.get(body, "returns", where, str, required=False, default=""),
+            rule=check.get(body, "rule", where, str),
+        )
+    results = {}
+    for kind, body in mapping("results").items():
+        where = f"results.{kind}"
+        body = check.mapping(body, where)
+        check.only_keys(body, where, {"attributes", "compared"})
+        results[str(kind)] = ResultKind(
+            attributes=dict(check.get(body, "attributes", where, dict)),
+            compared=tuple(check.get(body, "compared", where, list, required=False, default=[])),
+        )
+    for name, function in functions.items():
+        kind = function.returns.removeprefix("each ")
+        if kind and kind not in results:
+            check.fail(f"functions.{name}.returns", f"a kind under `results` ({', '.join(sorted(results))})", function.returns)
     exceptions = mapping("exceptions")
     return PortData(
         legacy_modules={sdk: tuple(m) for sdk, m in mapping("legacy_modules").items()},
@@ -814,6 +862,8 @@ def _load_port(path: Path) -> PortData:
         legacy_retry={sdk: dict(check.mapping(v, f"legacy_retry.{sdk}")) for sdk, v in mapping("legacy_retry").items()},
         vertex_location_env=tuple(check.get(mapping("vertex_location"), "env", "vertex_location", list)),
         vertex_location_default=check.get(mapping("vertex_location"), "default", "vertex_location", str),
+        functions=functions,
+        results=results,
     )
 
 

@@ -37,6 +37,8 @@ Vertex         ``/{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/mode
 Verbs          ``generateContent``, ``streamGenerateContent``, ``countTokens``,
 ``computeTokens`` (Vertex), ``embedContent``, ``batchEmbedContents``, ``predict`` (Vertex
 text-embedding models).
+Files API      ``/upload/v1beta/files`` (both SDKs' resumable uploads), ``GET``/``DELETE /v1beta/files/{id}``,
+``GET /v1beta/files`` and the discovery document legacy uploads start from: see ``fake_files``.
 OpenAI        ``POST .../chat/completions`` (e.g. ``/v1/chat/completions``,
 ``/v1beta/openai/chat/completions``), answered in OpenAI format; ``"stream": true`` gives SSE
 chunks ending with ``data: [DONE]``.
@@ -134,6 +136,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import fake_files
+
 __all__ = ["FakeGemini", "Fault", "RecordedRequest", "EMBED_DIM", "echo_text", "count_tokens", "prompt_tokens"]
 
 EMBED_DIM = 8
@@ -197,6 +201,7 @@ class RecordedRequest:
     status: int | None = None  # status the server answered with (None if it never answered)
     fault: str | None = None  # kind of the fault applied, if any
     time: float = 0.0
+    resource: str | None = None  # Files API: the file name the request is about
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -525,6 +530,7 @@ class FakeGemini:
         self._thread: threading.Thread | None = None
         self._conns: set[asyncio.Task] = set()
         self._listed: dict[str, list[str]] = {}  # api ("developer" | "vertex") -> IDs models.list serves
+        self._files = fake_files.FileStore()
         for model, ms in (latency or {}).items():
             self.set_latency(model, ms)
 
@@ -689,6 +695,7 @@ class FakeGemini:
             self._choosers.clear()
             self._counts.clear()
             self._listed.clear()
+            self._files = fake_files.FileStore()
             self._stream_chunks = self._default_stream_chunks
 
     def requests_for(self, model: str | None = None, verb: str | None = None) -> list[RecordedRequest]:
@@ -834,7 +841,9 @@ class FakeGemini:
             return
 
         m = _MODEL_PATH.match(path)
-        if m:
+        if self._route_files(rec, method, path):
+            pass
+        elif m:
             rec.model = m.group("model")
             rec.verb = m.group("verb")
             rec.api_version = m.group("ver")
@@ -866,6 +875,9 @@ class FakeGemini:
 
         if rec.api == "unknown":
             await self._send_error(writer, rec, 404, "NOT_FOUND", f"fake: unknown path {path}", keep_alive)
+            return
+        if rec.verb is not None and rec.verb.startswith("files."):
+            await self._answer_files(writer, rec, keep_alive)
             return
         if rec.verb == "list" or (rec.verb is None and method == "GET"):
             await self._send_model_info(writer, rec, keep_alive)
@@ -919,6 +931,55 @@ class FakeGemini:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             await self._send_error(writer, rec, 400, "INVALID_ARGUMENT", f"fake: cannot handle request: {e!r}",
                                    keep_alive)
+
+    def _route_files(self, rec: RecordedRequest, method: str, path: str) -> bool:
+        """Files API paths (see fake_files): sets api, verb and resource; False for any other path."""
+        upload = fake_files.UPLOAD_PATH.match(path.replace("/resumable/upload/", "/upload/", 1))
+        file = fake_files.FILE_PATH.match(path)
+        if path == fake_files.DISCOVERY_PATH:
+            rec.verb = "files.discovery"
+        elif upload:
+            rec.verb = "files.upload.data" if "upload_id" in rec.query else "files.upload"
+            rec.api_version = upload.group("ver")
+        elif file:
+            rec.api_version = file.group("ver")
+            if file.group("id") is None:
+                rec.verb = "files.list"
+            else:
+                rec.resource = f"files/{file.group('id')}"
+                rec.verb = {"GET": "files.get", "DELETE": "files.delete"}.get(method, "files.unknown")
+        else:
+            return False
+        rec.api = "developer"
+        return True
+
+    async def _answer_files(self, writer: asyncio.StreamWriter, rec: RecordedRequest, keep_alive: bool) -> None:
+        store = self._files
+        rec.status = 200
+        if rec.verb == "files.discovery":
+            await self._send(writer, 200, fake_files.discovery_document(self.url), keep_alive)
+        elif rec.verb == "files.upload":
+            session = store.start(rec.body, rec.headers)
+            where = f"{self.url}/upload/{rec.api_version}/files?upload_id={session}&upload_protocol=resumable"
+            await self._send(writer, 200, {}, keep_alive, {"X-Goog-Upload-URL": where, "Location": where, "X-Goog-Upload-Status": "active"})
+        elif rec.verb == "files.upload.data":
+            file = store.finish(rec.query["upload_id"], rec.raw_body)
+            if file is None:
+                await self._send_error(writer, rec, 404, "NOT_FOUND", "fake: no such upload session", keep_alive)
+                return
+            rec.resource = file["name"]
+            await self._send(writer, 200, {"file": file}, keep_alive, {"X-Goog-Upload-Status": "final"})
+        elif rec.verb == "files.list":
+            await self._send(writer, 200, store.page(int(rec.query.get("pageSize") or 10), rec.query.get("pageToken", "")), keep_alive)
+        elif rec.resource in store.files and rec.verb == "files.get":
+            await self._send(writer, 200, store.files[rec.resource], keep_alive)
+        elif rec.resource in store.files and rec.verb == "files.delete":
+            del store.files[rec.resource]
+            await self._send(writer, 200, {}, keep_alive)
+        else:
+            await self._send_error(writer, rec, 403 if rec.verb in ("files.get", "files.delete") else 404,
+                                   "PERMISSION_DENIED" if rec.verb in ("files.get", "files.delete") else "NOT_FOUND",
+                                   f"You do not have permission to access the File {rec.resource} or it may not exist.", keep_alive)
 
     async def _send_error(self, writer: asyncio.StreamWriter, rec: RecordedRequest, code: int, status: str,
                           message: str, keep_alive: bool, *, details: list | None = None,

@@ -39,6 +39,7 @@ instruction, extra history, a different project) stays a difference.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import inspect
 import json
 import os
@@ -434,6 +435,35 @@ def _strip_models_prefix(model: str | None) -> str | None:
     return model
 
 
+def is_metadata(rec: RecordedRequest) -> bool:
+    """A Files API request, or a read of model metadata (models.get / models.list): no model is called."""
+    return bool(rec.verb and rec.verb.startswith("files.")) or rec.verb == "list" or (rec.verb is None and rec.method == "GET")
+
+
+def _metadata_request(rec: RecordedRequest, body: dict, key: str | None) -> dict:
+    """Files API and model metadata, compared with what they are about (``resource``, the model of a
+    models.get included, since no model is swapped there). Upload metadata: camelCase keys (google-genai
+    2.x sends snake_case), the MIME type and size from the upload headers where a legacy SDK put them;
+    the bytes by their SHA-256. Query parameters (page sizes) are not compared: they change how many
+    items a page holds, not what the program sees."""
+    verb = rec.verb or "models.get"
+    resource = rec.resource or (_strip_models_prefix(rec.model) if verb == "models.get" else None)
+    out: dict[str, Any] = {}
+    if verb == "files.upload":
+        file = {_camel(k): v for k, v in (body.get("file") or {}).items()}
+        h = rec.headers
+        file.setdefault("mimeType", h.get("x-upload-content-type") or h.get("x-goog-upload-header-content-type"))
+        size = file.get("sizeBytes") or h.get("x-upload-content-length") or h.get("x-goog-upload-header-content-length")
+        file["sizeBytes"] = int(size) if size is not None else None
+        out = {"file": file}
+    elif verb == "files.upload.data":
+        out = {"sha256": hashlib.sha256(rec.raw_body).hexdigest()}
+    if verb == "files.upload.data":
+        key = None  # sent to the upload URL the server handed out, which authenticates the session
+    return {"model": None, "api": rec.api, "api_key": key, "project": rec.project, "location": rec.location, "verb": verb,
+            "resource": resource, "body": out}
+
+
 def canonical_request(recorded: RecordedRequest | dict) -> dict:
     """The SDK-independent view of one request.
 
@@ -464,7 +494,8 @@ def canonical_request(recorded: RecordedRequest | dict) -> dict:
     * embeddings: a single ``embedContent`` is the batch of one it means (verb
       ``batchEmbedContents``, body ``{"requests": [...]}``, each request naming its model without
       the ``models/`` prefix); ``content.role`` is dropped and ``taskType`` ints become names;
-    * the model (path, and the ``model`` field of legacy ``countTokens``) is reported separately.
+    * the model (path, and the ``model`` field of legacy ``countTokens``) is reported separately;
+    * Files API and model metadata (``is_metadata``): see ``_metadata_request``.
     """
     if isinstance(recorded, RecordedRequest):
         rec = recorded
@@ -472,6 +503,8 @@ def canonical_request(recorded: RecordedRequest | dict) -> dict:
         rec = RecordedRequest(**{k: v for k, v in recorded.items() if k in RecordedRequest.__dataclass_fields__})
     body = rec.body if isinstance(rec.body, dict) else {}
     key = _api_key(rec)
+    if is_metadata(rec):
+        return _metadata_request(rec, body, key)
     if rec.verb in ("embedContent", "batchEmbedContents") and rec.api == "developer":
         return {"model": _strip_models_prefix(rec.model), "api": rec.api, "api_key": key, "project": rec.project,
                 "location": rec.location, "verb": "batchEmbedContents",
@@ -512,7 +545,17 @@ def wire_diff(before: RecordedRequest | dict, after: RecordedRequest | dict) -> 
 
 
 def _relevant(requests: Iterable[RecordedRequest]) -> list[RecordedRequest]:
-    return [r for r in requests if r.api in ("developer", "vertex", "openai")]
+    """The requests a program made, less what a legacy SDK adds on its own: the discovery document
+    google-generativeai fetches before its first upload, and the read-back of the file it just
+    uploaded (google-genai takes the file from the upload's answer)."""
+    out: list[RecordedRequest] = []
+    for r in requests:
+        if r.api not in ("developer", "vertex", "openai") or r.verb == "files.discovery":
+            continue
+        if r.verb == "files.get" and out and out[-1].verb == "files.upload.data" and out[-1].resource == r.resource:
+            continue
+        out.append(r)
+    return out
 
 
 def assert_wire_equivalent(before_requests: Sequence[RecordedRequest], after_requests: Sequence[RecordedRequest],
@@ -532,7 +575,7 @@ def assert_wire_equivalent(before_requests: Sequence[RecordedRequest], after_req
     if target_model is not None:
         target = _strip_models_prefix(target_model)
         for i, b in enumerate(after):
-            if _strip_models_prefix(b.model) != target:
+            if _strip_models_prefix(b.model) != target and not is_metadata(b):
                 problems.append(f"request #{i} ({b.verb}) uses model {b.model!r}, expected {target!r}")
     if problems:
         raise AssertionError("requests are not wire-equivalent:\n" + "\n".join(problems))

@@ -170,7 +170,7 @@ def test_one_fix_reaches_the_fixed_point_so_check_passes_right_after(tmp_path):
     """Issue 14 item 1: a second `fix` used to add a TODO to notebooks the first had half-ported, and
     `check` after `fix` exited 1. A ported module, a blocked one and a blocked notebook, each with a config."""
     ported = 'import google.generativeai as genai\ngenai.configure(api_key="k")\nconfig = genai.GenerationConfig(temperature=0.2)\nmodel = genai.GenerativeModel("gemini-1.5-pro", generation_config=config)\nprint(model.generate_content("hi").text)\n'
-    blocked = ported + 'photo = genai.upload_file("p.png")\n'
+    blocked = ported + 'tuned = genai.list_tuned_models()\n'
     (tmp_path / "ported.py").write_text(ported)
     (tmp_path / "blocked.py").write_text(blocked)
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}

@@ -543,3 +543,23 @@ def test_standalone_process_and_control_endpoint():
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_files_api_round_trip(fake_gemini, client):
+    """google-genai's resumable upload, then get / list / delete; a deleted file is gone (403)."""
+    start = client.post("/upload/v1beta/files", json={"file": {"display_name": "notes.txt"}},
+                        headers={"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
+                                 "X-Goog-Upload-Header-Content-Type": "text/plain", "X-Goog-Upload-Header-Content-Length": "5"})
+    assert start.status_code == 200
+    done = client.post(start.headers["x-goog-upload-url"], content=b"hello", headers={"X-Goog-Upload-Command": "upload, finalize"})
+    assert done.headers["x-goog-upload-status"] == "final"
+    file = done.json()["file"]
+    assert (file["displayName"], file["mimeType"], file["sizeBytes"], file["state"]) == ("notes.txt", "text/plain", "5", "ACTIVE")
+    assert file["uri"].endswith(file["name"]) and file["name"].startswith("files/")
+    assert client.get(f"/v1beta/{file['name']}").json() == file
+    assert [f["name"] for f in client.get("/v1beta/files").json()["files"]] == [file["name"]]
+    assert client.delete(f"/v1beta/{file['name']}").status_code == 200
+    assert client.get(f"/v1beta/{file['name']}").status_code == 403
+    verbs = [(r.verb, r.resource) for r in fake_gemini.requests]
+    assert verbs[:2] == [("files.upload", None), ("files.upload.data", file["name"])]
+    assert verbs[2:] == [("files.get", file["name"]), ("files.list", None), ("files.delete", file["name"]), ("files.get", file["name"])]

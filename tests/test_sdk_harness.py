@@ -383,3 +383,38 @@ def test_run_program_reuses_a_server_and_keeps_its_configuration():
     assert first.stdout == second.stdout == "configured\n"
     assert len(first.requests) == len(second.requests) == 1  # requests are per run
     assert re.fullmatch(r"/v1(beta)?/models/gemini-2.5-flash-lite:generateContent", second.requests[0].path)
+
+
+UPLOAD_LEGACY = """import pathlib, tempfile
+import google.generativeai as genai
+p = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+p.write_text("hello")
+f = genai.upload_file(p)
+print(genai.get_file(f.name).display_name)
+genai.delete_file(f.name)
+"""
+UPLOAD_NEW = """import pathlib, tempfile
+from google import genai
+client = genai.Client()
+p = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+p.write_text("hello")
+f = client.files.upload(file=p, config=CONFIG)
+print(client.files.get(name=f.name).display_name)
+client.files.delete(name=f.name)
+"""
+
+
+def test_file_uploads_compare_by_metadata_and_bytes_across_sdks():
+    """The legacy discovery fetch and read-back are the SDK's own; a lost display name or other bytes are not."""
+    legacy, same, unnamed, other_bytes = run_programs([
+        UPLOAD_LEGACY,
+        UPLOAD_NEW.replace("CONFIG", '{"display_name": "notes.txt"}'),
+        UPLOAD_NEW.replace("CONFIG", "None"),
+        UPLOAD_NEW.replace("CONFIG", '{"display_name": "notes.txt"}').replace('"hello"', '"hullo"'),
+    ])
+    assert [r.verb for r in legacy.check().requests][:5] == ["files.discovery", "files.upload", "files.upload.data", "files.get", "files.get"]
+    assert_migration_equivalent(legacy, same, target_model=None)
+    with pytest.raises(AssertionError, match="displayName"):
+        assert_wire_equivalent(legacy.requests, unnamed.requests, None)
+    with pytest.raises(AssertionError, match="sha256"):
+        assert_wire_equivalent(legacy.requests, other_bytes.requests, None)

@@ -53,6 +53,7 @@ def has_mapping(qualified: str, port: PortData) -> bool:
             name in port.model_classes
             or name in port.configure_calls
             or port.legacy_type(name) is not None
+            or name in port.functions
             or name.startswith(MAPPED_ELSEWHERE)
         ):
             return True

@@ -10,7 +10,7 @@ per import.
   network) and ``$GOOGLE_CLOUD_PROJECT``. Covers google-genai Vertex mode and ``vertexai``.
 * ``google.generativeai.client``: ``configure()`` (explicit, or the implicit default one) always
   uses ``transport="rest"`` and ``client_options.api_endpoint = $FAKE_GEMINI_URL``; the user's API
-  key and other options are kept. The async GAPIC clients only speak gRPC, so ``*_async`` clients
+  key and other options are kept. The Files API upload's discovery URL points at the fake too. The async GAPIC clients only speak gRPC, so ``*_async`` clients
   become the sync REST client run in a worker thread (``generate_content_async`` etc. work).
 * ``google.cloud.aiplatform.initializer``: the global config starts with, and ``init()`` always
   forces, ``api_endpoint``, ``api_transport="rest"`` and ``FakeCredentials``; async clients get the
@@ -118,6 +118,8 @@ def _patch_generativeai_client(module) -> None:
 
     configure.__wrapped__ = original
     module._ClientManager.configure = configure
+    # The Files API upload builds its client from a discovery document fetched from a fixed URL.
+    module.GENAI_API_DISCOVERY_URL = _URL.rstrip("/") + "/$discovery/rest"
 
     # The async GAPIC clients only speak gRPC. Serve `*_async` clients (generate_content_async,
     # count_tokens_async, async chat) with the sync REST client run in a worker thread.

@@ -18,6 +18,7 @@ import libcst as cst
 from migrate.codemod.context import Context, without_todos
 from migrate.codemod.modelref import parse_reference
 from migrate.codemod.port import config as cfg
+from migrate.codemod.port import functions
 from migrate.codemod.port.build import (
     ERRORS, GENAI, OS, TYPES, Unportable, at, call, call_like, dotted, keyword_value, kw, separated, string, string_value,
     types_attr,
@@ -119,6 +120,7 @@ class _Port:
         self.client_name = getattr(ctx.settings, "client_name", "client") or "client"
         self.dry_run = False  # while validating, every site gets a stand-in client
         self.embeddings: list[tuple[cst.Call, Scope]] = []
+        self.function_sites: list[functions.Site] = []  # genai.upload_file(...), genai.list_models(), ...
         self.histories: dict[int, list[cst.Attribute]] = {}  # id(chat creation) -> `chat.history` nodes
 
     # ------------------------------------------------------------------ planning
@@ -132,6 +134,8 @@ class _Port:
                 self.models[id(call_node)] = self._model_object(call_node, scope, value.name)
             elif isinstance(value, Path) and value.name == "google.generativeai.embed_content":
                 self.embeddings.append((call_node, scope))
+            elif isinstance(value, Path) and value.name in self.port.functions:
+                self.function_sites.append(functions.Site(call_node, scope, value.name, self.port.functions[value.name]))
         self._flag_unfollowable()
         for call_node, scope in self.facts.calls:
             self._attach_use(call_node, scope)
@@ -142,6 +146,7 @@ class _Port:
             self._apply_model(model)
         for call_node, scope in self.embeddings:
             self._port_embedding(call_node, scope)
+        functions.port(self.ctx, self.function_sites, self._genai_client)
         self._rewrite_legacy_types()
         self._rewrite_exceptions()
         if self.ctx.replacements and not self.ctx.port_blocked:
@@ -332,7 +337,7 @@ class _Port:
 
     def _plan_clients(self) -> None:
         sdks = {m.sdk for m in self.models.values() if m.problem is None and m.uses}
-        if self.embeddings:
+        if self.embeddings or self.function_sites:
             sdks.add("google-generativeai")
         for sdk in sorted(sdks):
             name = self.client_name if len(sdks) == 1 or sdk == "google-generativeai" else f"vertex_{self.client_name}"
@@ -389,7 +394,7 @@ class _Port:
         expr_statement = self._expression_statement(call_node, statement)
         if expr_statement is None:
             return placed
-        if not any(m.sdk == sdk and m.problem is None for m in self.models.values()) and not (self.embeddings and sdk == "google-generativeai"):
+        if not any(m.sdk == sdk and m.problem is None for m in self.models.values()) and not ((self.embeddings or self.function_sites) and sdk == "google-generativeai"):
             return placed  # every model of this SDK stays legacy: so does its configuration
         if keep_init:
             self.ctx.replace("FLM202", statement, lambda n: cst.FlattenSentinel([n, cst.SimpleStatementLine([assign])]), before=old, after=new, old=old, new=new)
@@ -583,6 +588,11 @@ class _Port:
         if self.dry_run:
             return cst.Name("client")
         return self._reach(self.clients[model.sdk], scope)
+
+    def _genai_client(self, scope: Scope) -> cst.BaseExpression:
+        if "google-generativeai" not in self.clients:
+            raise Unportable("no client could be placed for this module")
+        return self._reach(self.clients["google-generativeai"], scope)
 
     def _reach(self, client: Client, scope: Scope) -> cst.BaseExpression:
         """The expression that reaches the client from `scope`, or Unportable when it is out of reach."""
