@@ -91,6 +91,7 @@ def main() -> int:
     parser.add_argument("--real", type=int, default=400, help="real site-packages modules to add to the pool")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="also write the reproducers here")
+    parser.add_argument("--progress", type=int, default=0, help="print the counts every N programs (0: only at the end)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -105,7 +106,9 @@ def main() -> int:
     counts: collections.Counter[str] = collections.Counter()
     first: dict[str, tuple[str, str, str]] = {}
     checking = 0.0
-    for _ in range(args.examples):
+    for index in range(args.examples):
+        if args.progress and index and index % args.progress == 0:
+            print(f"  after {index}: {dict(counts)}", flush=True)
         program = (rng.choice(pool), rng.choice(SNIPPETS), rng.choice(pool))
         if not compiles("".join(program)):
             counts["skipped: parts do not compile together"] += 1
