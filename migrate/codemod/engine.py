@@ -246,6 +246,17 @@ def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path
 ISOLATE_FROM_BYTES = 256 * 1024
 
 
+def process_file(path: Path, settings: Settings) -> FileResult:
+    """One file the way process_files runs it: a big one in a child process, whose death is its error."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
+    if size >= ISOLATE_FROM_BYTES:
+        return workers_pool.run_alone(_process_path, path, settings)
+    return _process_path(path, settings)
+
+
 def process_files(
     paths: list[Path],
     settings: Settings,
