@@ -3,7 +3,9 @@
 (a) LibCST's own codemod runner (`python -m libcst.tool codemod noop.NOOPCommand`, same -j) over the
     whole tree: goal, flm at least 10x faster;
 (b) a parse-only LibCST pass over just the files flm's prefilter selects (one process, the floor any
-    LibCST tool pays): goal, flm's per-file work at most 2x that.
+    LibCST tool pays): goal, flm's per-file work at most 2x that;
+(c) passes per candidate file against that floor of one LibCST parse: LibCST parses, CPython parses,
+    pyflakes runs and LibCST code generations (goal: one LibCST parse; the rest only where needed).
 Peak memory (max RSS of each child) is printed too.
 
 The tree: real Python sources copied from this interpreter's site-packages (the Gemini SDKs
@@ -106,6 +108,42 @@ def ours_in_process(paths: list[Path]) -> float:
     return time.perf_counter() - started
 
 
+def passes_per_file(paths: list[Path]) -> dict[str, float]:
+    """Count the expensive passes flm makes over each candidate (counted by wrapping them; run last)."""
+    import builtins
+
+    import libcst
+    from pyflakes import checker
+
+    from migrate.codemod import engine
+    from migrate.settings import Settings
+
+    counts = dict.fromkeys(("LibCST parses", "CPython parses", "pyflakes runs", "code generations"), 0)
+
+    def counted(key, function, only=lambda *a, **k: True):
+        def wrapper(*args, **kwargs):
+            counts[key] += only(*args, **kwargs)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    settings = Settings()
+    engine.migrate_source(b"import vertexai\n", settings)
+    saved = (libcst.parse_module, builtins.compile, checker.Checker.__init__, libcst.Module._codegen_impl)
+    exec_mode = lambda source, filename, mode, *a, **k: mode == "exec"  # noqa: E731 - literal_eval is not a parse of the file
+    libcst.parse_module = counted("LibCST parses", saved[0])
+    builtins.compile = counted("CPython parses", saved[1], exec_mode)
+    checker.Checker.__init__ = counted("pyflakes runs", saved[2])
+    libcst.Module._codegen_impl = counted("code generations", saved[3])
+    try:
+        for path in paths:
+            engine.migrate_source(path.read_bytes(), settings, path=path)
+    finally:
+        libcst.parse_module = saved[0]
+        builtins.compile, checker.Checker.__init__, libcst.Module._codegen_impl = saved[1:]
+    return {key: count / max(len(paths), 1) for key, count in counts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
@@ -146,6 +184,9 @@ def main() -> None:
     ours = ours_in_process(candidates)
     print(f"(b) parse-only LibCST over the {len(candidates)} candidates: {floor:.2f}s; flm per-file work over the same: {ours:.2f}s")
     print(f"    ratio flm/parse = {ours / floor:.2f}x (goal <= 2x)")
+    passes = passes_per_file(candidates)
+    print(f"(c) passes per candidate ({len(candidates)} files), against the floor of 1 LibCST parse: "
+          + ", ".join(f"{key} {value:.2f}x" for key, value in passes.items()))
     print(f"peak RSS of this process (parse floor + in-process run): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

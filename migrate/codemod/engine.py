@@ -6,14 +6,15 @@ but never writes: writing is the caller's decision (see files.write_atomically).
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import re
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from migrate.catalog import Catalog, load_catalog
 from migrate.codemod import kinds, plan, shared, suppressions, verify, workers_pool
@@ -104,16 +105,22 @@ def migrate_source(source: bytes, settings: Settings, catalog: Catalog | None = 
 
 
 def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: Catalog, path: Path) -> FileResult:
+    """Each costly pass runs once where it can: positions only when a finding needs them, the symbol
+    facts once for both rule runs, a ported module's verified trial output is the output, and the
+    output is re-parsed once, by CPython, into the tree `verify` checks."""
     target = catalog.resolve_target(settings.target or catalog.default_target)
     noqa = suppressions.from_python(source)  # `# flm: ignore[...]` comments: None for almost every file
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _lazy_positions(module)
+    facts = None
 
     def run_rules(blockers: list[plan.Blocker] | None) -> tuple[Context, list[Finding]]:
+        nonlocal facts
         steps = list(TRANSFORMS)
         if blockers is not None:  # not ported: port edits off, one TODO per blocker
-            steps = [_block, *steps, lambda ctx: plan.place_blockers(ctx, blockers, positions)]
+            steps = [_block, *steps, lambda ctx: plan.place_blockers(ctx, blockers, positions())]
         if noqa is None:
-            ctx = Context(module, collect(module, catalog.call_sites.aliases), catalog, settings, target)
+            facts = facts or collect(module, catalog.call_sites.aliases)  # read-only: both runs share them
+            ctx = Context(module, facts, catalog, settings, target)
             for step in steps:
                 step(ctx)
             return ctx, []
@@ -122,6 +129,7 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
 
     ctx, unused = run_rules(None)
     decision = None
+    verified: bytes | None = None  # a ported module's trial output, which passed verification
     original = verify.parse(source) if _port_selected(settings, catalog) else None
     legacy = verify.legacy_uses(original, catalog.port.legacy_surface) if original is not None else []
     if legacy:
@@ -139,12 +147,15 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
             decision.blockers.extend(settings.forced_blockers)
         if decision.outcome != plan.PORTED:
             ctx, unused = run_rules(decision.blockers)
+        elif ctx.replacements:
+            verified = trial_bytes  # ported needs a verdict without a problem: nothing to check again
     carried = {"port": decision.outcome if decision else None, "shared": shared.collect(original, catalog.port) if legacy else None}  # type: ignore[arg-type]
     if not ctx.findings and not unused:
         return FileResult(path, "unchanged", parsed=True, **carried)
+    at = positions()
     findings = sorted(
         [
-            *(Finding(f.rule, f.tier, positions[f.node].start.line, positions[f.node].start.column + 1,
+            *(Finding(f.rule, f.tier, at[f.node].start.line, at[f.node].start.column + 1,
                       f.message, f.before, f.after, f.applied)
               for f in ctx.findings),
             *unused,
@@ -156,10 +167,12 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     if module.bytes != source:
         unapplied = [_unapply(f) for f in findings]
         return FileResult(path, "skipped", unapplied, reason="does not round-trip byte-identical through LibCST", parsed=True)
-    new_bytes = _render(module, ctx)
-    problem = _validate(new_bytes)
-    if problem is None and original is not None:
-        problem = verify.check(original, new_bytes, catalog.port.legacy_surface, _removable(catalog)).problem
+    new_bytes, problem = verified, None
+    if new_bytes is None:
+        new_bytes = _render(module, ctx)
+        tree, problem = _reparse(new_bytes)
+        if tree is not None and original is not None:
+            problem = verify.check(original, tree, catalog.port.legacy_surface, _removable(catalog)).problem
     if problem is not None:
         rules = ", ".join(sorted({f.rule for f in findings if f.applied}))
         unapplied = [_unapply(f) for f in findings]
@@ -167,6 +180,18 @@ def _transform(module: cst.Module, source: bytes, settings: Settings, catalog: C
     if new_bytes == source:
         return FileResult(path, "unchanged", findings, parsed=True, **carried)
     return FileResult(path, "changed", findings, old_bytes=source, new_bytes=new_bytes, parsed=True, **carried)
+
+
+def _lazy_positions(module: cst.Module) -> Callable[[], Mapping[cst.CSTNode, CodeRange]]:
+    """Positions cost a full code generation: computed on first use (most candidates have no finding)."""
+    computed: list[Mapping[cst.CSTNode, CodeRange]] = []
+
+    def positions() -> Mapping[cst.CSTNode, CodeRange]:
+        if not computed:
+            computed.append(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+        return computed[0]
+
+    return positions
 
 
 def _removable(catalog: Catalog) -> tuple[str, ...]:
@@ -193,14 +218,16 @@ def _unapply(finding: Finding) -> Finding:
     return Finding(finding.rule, finding.tier, finding.line, finding.column, finding.message, finding.before, finding.after, False)
 
 
-def _validate(new_bytes: bytes) -> str | None:
-    """Re-parse the output with LibCST and CPython: a rewrite must never produce broken code."""
+def _reparse(new_bytes: bytes) -> tuple[ast.Module | None, str | None]:
+    """CPython's tree of the output, or why there is none: a rewrite must never produce broken code.
+
+    One parse, by CPython rather than LibCST (a bug in LibCST's code generation cannot hide from its
+    own parser); `verify` then reads the same tree.
+    """
     try:
-        cst.parse_module(new_bytes)
-        compile(new_bytes, "<output>", "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
-    except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
-        return str(exc).splitlines()[0]
-    return None
+        return ast.parse(new_bytes), None
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return None, (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 # --------------------------------------------------------------------------- many files
@@ -235,6 +262,17 @@ def _prefiltered(paths: Iterable[Path], catalog: Catalog) -> Iterator[tuple[Path
 # Parsing takes roughly 1 KiB of memory per byte of source: a file this big could take the whole
 # run down with it, so it is processed in a child process even when the rest run in this one.
 ISOLATE_FROM_BYTES = 256 * 1024
+
+
+def process_file(path: Path, settings: Settings) -> FileResult:
+    """One file the way process_files runs it: a big one in a child process, whose death is its error."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return FileResult(path, "skipped", reason=f"cannot read: {exc.strerror or exc}")
+    if size >= ISOLATE_FROM_BYTES:
+        return workers_pool.run_alone(_process_path, path, settings)
+    return _process_path(path, settings)
 
 
 def process_files(

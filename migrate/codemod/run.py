@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from migrate.codemod import kinds, lifecycle, notebooks, plan, shared
-from migrate.codemod.engine import catalog_for, process_files
+from migrate.codemod.engine import catalog_for, process_file, process_files
 from migrate.codemod.files import Skip, discover, read_bytes, remove_stale_temps, write_atomically
 from migrate.codemod.findings import FileResult
 from migrate.errors import UserError
@@ -106,11 +106,7 @@ def plan_shared(results: list[FileResult], all_paths: list[Path], settings_of: C
             break
         for path, blockers in fresh.items():
             forced[path] = [*forced.get(path, []), *blockers]
-            try:
-                data = read_bytes(path)
-            except OSError:
-                continue
-            by_path[path] = kinds.migrate_file(path, data, replace(settings_of(path), forced_blockers=tuple(forced[path])))
+            by_path[path] = process_file(path, replace(settings_of(path), forced_blockers=tuple(forced[path])))
     return [by_path[r.path] for r in results]
 
 

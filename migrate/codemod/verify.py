@@ -224,13 +224,14 @@ class Verdict:
     remaining: tuple[LegacyUse, ...]
 
 
-def check(original: ast.Module, new_source: str | bytes, prefixes: Iterable[str], removable: Iterable[str] = ()) -> Verdict:
-    """Compare a rewrite with its original. `problem` is None when the rewrite is safe to write.
+def check(original: ast.Module, new_source: str | bytes | ast.Module, prefixes: Iterable[str], removable: Iterable[str] = ()) -> Verdict:
+    """Compare a rewrite (its text, or its tree when the caller parsed it already) with its original.
+    `problem` is None when the rewrite is safe to write.
 
     `prefixes`: the legacy surface; `removable`: modules whose imports the rewrite may also drop.
     """
     prefixes = tuple(prefixes)
-    new = parse(new_source)
+    new = new_source if isinstance(new_source, ast.Module) else parse(new_source)
     if new is None:
         return Verdict("the output does not parse", ())
     remaining = tuple(legacy_uses(new, prefixes))

@@ -75,3 +75,46 @@ def test_target_already_in_use_changes_nothing():
     source = SWAPPED
     result = migrate_source(source, SETTINGS)
     assert result.status == "unchanged" and not result.findings
+
+
+def _count_passes(monkeypatch) -> dict[str, int]:
+    """Wrap the passes that cost the most on a big file (issue 15: parse once)."""
+    import ast
+
+    import libcst
+    from libcst.metadata import MetadataWrapper
+
+    from migrate.codemod import engine
+
+    counts = {"libcst parse": 0, "render": 0, "positions": 0, "cpython parse": 0}
+
+    def counting(key, function):
+        def wrapper(*args, **kwargs):
+            counts[key] += kwargs.get("mode", "exec") == "exec"  # literal_eval of a string is no parse of the module
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(libcst, "parse_module", counting("libcst parse", libcst.parse_module))
+    monkeypatch.setattr(engine, "_render", counting("render", engine._render))
+    monkeypatch.setattr(MetadataWrapper, "resolve", counting("positions", MetadataWrapper.resolve))
+    monkeypatch.setattr(ast, "parse", counting("cpython parse", ast.parse))
+    return counts
+
+
+def test_a_ported_module_is_parsed_once_and_its_verified_trial_is_the_output(monkeypatch):
+    source = b'import google.generativeai as genai\nmodel = genai.GenerativeModel("gemini-1.5-pro")\nprint(model.generate_content("x").text)\n'
+    settings = Settings(as_of=AS_OF)
+    migrate_source(b"import vertexai\n", settings)  # the catalogue is loaded outside the count
+    counts = _count_passes(monkeypatch)
+    result = migrate_source(source, settings)
+    assert result.status == "changed" and result.port == "ported"
+    assert counts == {"libcst parse": 1, "render": 1, "positions": 1, "cpython parse": 2}  # the original and the output
+
+
+def test_a_candidate_without_findings_gets_no_positions_and_no_render(monkeypatch):
+    migrate_source(b"import vertexai\n", SETTINGS)
+    counts = _count_passes(monkeypatch)
+    result = migrate_source(b'ROWS = [("gemini-x", 1)]\n' * 50, SETTINGS)
+    assert result.status == "unchanged" and not result.findings
+    assert counts["libcst parse"] == 1 and counts["positions"] == 0 and counts["render"] == 0

@@ -383,3 +383,24 @@ def test_discover_reports_skips_to_a_caller_that_asks(tree):
     skips = []
     assert [p.name for p in discover([tree], ("*.py",), (), skips)] == ["a.py"]
     assert [(s.path.name, s.reason, s.named) for s in skips] == [("p.py", "not a regular file (a FIFO)", False)]
+
+
+def test_a_big_module_planned_again_for_a_shared_object_runs_in_its_own_process(tree, monkeypatch):
+    """plan_shared processes a module once more with its FLM226 blockers: a big one must not run in
+    the run's own process (out of memory there ends the whole run, with no report)."""
+    padding = "# padding\n" * 30_000  # 300 KB: isolated even with one job
+    (tree / "bomb.py").write_text(LEGACY + padding)
+    (tree / "user.py").write_text("from bomb import model\nprint(model.generate_content('y').text)\n")
+    real = kinds.migrate_file
+    test_process = os.getpid()
+
+    def migrate(path, data, settings):
+        if Path(path).name == "bomb.py" and settings.forced_blockers and os.getpid() == test_process:
+            raise MemoryError
+        return real(path, data, settings)
+
+    monkeypatch.setattr(kinds, "migrate_file", migrate)
+    outcome = project.run([tree], Overrides(jobs=1, as_of=Settings().today()), use_cache=False)
+    bomb = next(r for r in outcome.results if r.path.name == "bomb.py")
+    assert bomb.status == "changed" and bomb.port == "not-ported", bomb.reason
+    assert "FLM226" in {f.rule for f in bomb.findings}

@@ -78,3 +78,10 @@ def test_except_value_error_around_a_ported_call_is_reported():
     source = LEGACY.replace(b'print(model.generate_content("x").text)\n', b'try:\n    print(model.generate_content("x").text)\nexcept ValueError:\n    print("blocked")\n')
     result = migrate_source(source, Settings(as_of=AS_OF))
     assert [f.rule for f in result.findings if f.rule == "FLM211"] == ["FLM211"]
+
+
+def test_blank_lines_above_a_removed_import_stay_where_they_were_when_the_new_imports_go_higher():
+    """Found by bench/fuzz_bench.py: the new client goes below the first imports, so the new imports go
+    there too; the blank line that separated the legacy import from the code above it stays."""
+    out = port(b"import os\ndef f():\n    return os.sep\n\n" + LEGACY)
+    assert "def f():\n    return os.sep\n\n" in out, out

@@ -40,9 +40,21 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
         new_imports.append(cst.parse_statement(template.format(alias=alias) + "\n"))  # type: ignore[arg-type]
     module = module.visit(_Rename(chosen))
     new_imports = _combined(new_imports)
-    if new_imports and first_removed is not None:  # the new imports take the removed one's place and spacing
+    position = _before_first_use(module, chosen, first_removed)
+    if new_imports and first_removed is not None and position == first_removed:  # the new imports take the removed one's place and spacing
         new_imports[0] = new_imports[0].with_changes(leading_lines=removed_spacing)
-    return _insert(module, new_imports, _before_first_use(module, chosen, first_removed))
+    elif first_removed is not None and removed_spacing:
+        module = _keep_spacing(module, first_removed, removed_spacing)
+    return _insert(module, new_imports, position)
+
+
+def _keep_spacing(module: cst.Module, index: int, spacing: list[cst.EmptyLine]) -> cst.Module:
+    """The new imports went elsewhere: the statement now in the removed import's place keeps its blank lines."""
+    if index >= len(module.body) or any(line.comment is None for line in module.body[index].leading_lines):
+        return module  # the removed import's statement is still there, or the next one has its own blank lines
+    body = list(module.body)
+    body[index] = body[index].with_changes(leading_lines=[*spacing, *body[index].leading_lines])
+    return module.with_changes(body=body)
 
 
 def _before_first_use(module: cst.Module, chosen: dict[str, str], first_removed: int | None) -> int | None:
