@@ -85,3 +85,5 @@ def test_blank_lines_above_a_removed_import_stay_where_they_were_when_the_new_im
     there too; the blank line that separated the legacy import from the code above it stays."""
     out = port(b"import os\ndef f():\n    return os.sep\n\n" + LEGACY)
     assert "def f():\n    return os.sep\n\n" in out, out
+    source = b'import sys\nfor name in ("a",):\n    pass\n\n# the SDK\nimport google.generativeai as genai\n\n\ndef ask(q):\n    return genai.GenerativeModel("gemini-1.5-pro").generate_content(q).text\n'
+    assert "    pass\n\n# the SDK\n" in port(source)  # the import's comment moved down keeps the blank line above it

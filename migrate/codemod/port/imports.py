@@ -50,8 +50,9 @@ def fix_imports(module: cst.Module, ctx: Context) -> cst.Module:
 
 def _keep_spacing(module: cst.Module, index: int, spacing: list[cst.EmptyLine]) -> cst.Module:
     """The new imports went elsewhere: the statement now in the removed import's place keeps its blank lines."""
-    if index >= len(module.body) or any(line.comment is None for line in module.body[index].leading_lines):
-        return module  # the removed import's statement is still there, or the next one has its own blank lines
+    lines = module.body[index].leading_lines if index < len(module.body) else ()
+    if index >= len(module.body) or (lines and lines[0].comment is None):
+        return module  # the removed import's statement is still there, or the next one starts with its own blank lines
     body = list(module.body)
     body[index] = body[index].with_changes(leading_lines=[*spacing, *body[index].leading_lines])
     return module.with_changes(body=body)
