@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from migrate.codemod.findings import FileResult
-from migrate.codemod.run import Outcome, discovered, plan_shared, run_warnings, shutdown_warnings, with_skips
+from migrate.codemod.run import Outcome, discovered, named_skips, plan_shared, run_warnings, shutdown_warnings, with_skips
 from migrate.config import Overrides, Resolved, Resolver
 from migrate.report.summary import summarize
 
@@ -86,4 +86,5 @@ def run(
     ordered = plan_shared(ordered, every_path, lambda path: configs.for_path(path).settings)
     warnings += shutdown_warnings(ordered)
     ordered = with_skips(ordered, skipped)
+    input_errors += named_skips(inputs, ordered)
     return Outcome(ordered, summarize(ordered, time.perf_counter() - started), warnings, input_errors)

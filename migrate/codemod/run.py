@@ -61,12 +61,13 @@ def run(
 ) -> Outcome:
     started = time.perf_counter()
     warnings = run_warnings(settings)
+    inputs = list(inputs)
     paths, skipped, input_errors = discovered(inputs, settings.include, settings.exclude)
     results = process_files(paths, settings, on_result)
     results = plan_shared(results, paths, lambda path: settings)
     warnings += shutdown_warnings(results)
     results = with_skips(results, skipped)
-    return Outcome(results, summarize(results, time.perf_counter() - started), warnings, input_errors)
+    return Outcome(results, summarize(results, time.perf_counter() - started), warnings, input_errors + named_skips(inputs, results))
 
 
 def discovered(inputs: Iterable[str | Path], include: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[list[Path], list[FileResult], list[str]]:
@@ -75,6 +76,12 @@ def discovered(inputs: Iterable[str | Path], include: tuple[str, ...], exclude: 
     paths = discover(inputs, include, exclude, skips)
     results = [FileResult(s.path, "error" if s.named else "skipped", reason=s.reason) for s in skips]
     return paths, results, [f"{s.path.as_posix()}: {s.reason}" for s in skips if s.named]
+
+
+def named_skips(inputs: Iterable[str | Path], results: list[FileResult]) -> list[str]:
+    """A file named on the command line that was skipped (too large, nbformat 3, ...) is an error of the run."""
+    named = {Path(i).resolve() for i in inputs if Path(i).is_file()}
+    return [f"{r.path.as_posix()}: {r.reason}" for r in results if r.status == "skipped" and r.path.resolve() in named]
 
 
 def with_skips(results: list[FileResult], skipped: list[FileResult]) -> list[FileResult]:

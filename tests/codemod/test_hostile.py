@@ -310,6 +310,8 @@ def test_a_file_over_the_size_limit_is_skipped_with_its_reason_and_the_limit_can
     result = flm("check", "--max-file-size", "16KB", ".", cwd=tree)
     assert result.returncode == 0
     assert "skipped gen.py: too large: 27 KiB is over the 16 KiB limit for one file" in result.stderr
+    named = flm("fix", "--max-file-size", "16KB", "gen.py", cwd=tree)  # a named path that is skipped is an error
+    assert named.returncode == 2 and "gen.py: too large" in named.stderr
     assert flm("check", "--max-file-size", "1MB", ".", cwd=tree).returncode == 1
     (tree / "pyproject.toml").write_text('[tool.flashlite-migrate]\nmax-file-size = "16KB"\n')
     assert "too large" in flm("check", ".", cwd=tree).stderr
