@@ -97,10 +97,11 @@ def decide(
 ) -> Decision:
     """The outcome for one module from its trial port, and the blockers when it is not ported.
 
-    Blockers, most specific first: legacy names the port has no mapping for (FLM225), legacy imports
-    the port cannot reach (FLM220), the port's own TODOs, Vertex modules that take legacy objects
-    (`consumers`). A trial that failed verification with none of these is refused (FLM227): a bug in
-    flm. `top_level`: lines of the module-level statements.
+    Blockers, most specific first: legacy names the port has no mapping for, or members google-genai's
+    types lack (FLM225), legacy imports the port cannot reach (FLM220), the port's own TODOs, Vertex
+    modules that take legacy objects (`consumers`), legacy types no model of the module takes (unless
+    it already uses google-genai: `new_sdk_used`). A trial that failed verification with none of these
+    is refused (FLM227): a bug in flm. `top_level`: lines of the module-level statements.
     """
     manual = [f for f in trial.findings if f.tier == "manual" and f.rule.startswith("FLM2")]
     first_use: dict[str, int] = {}
