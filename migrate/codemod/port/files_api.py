@@ -51,14 +51,8 @@ def plan_upload(ctx: Context, planned: "PlannedCall", is_result: IsResult) -> No
 
 
 def plan_delete(ctx: Context, planned: "PlannedCall", is_result: IsResult) -> None:
-    site = planned.site
-    index = planned.args.get("name")
-    if index is None:
-        return
-    value = site.call.args[index].value
-    if is_result(value, site.scope, "file"):
-        planned.wrap["name"] = lambda node: cst.Attribute(value=node, attr=cst.Name("name"))
-    elif not _is_text(ctx, value, site.scope):
+    value, is_file = planned.name_argument(is_result, "file")
+    if value is not None and not is_file and not _is_text(ctx, value, planned.site.scope):
         raise Unportable("delete_file of a value that may be a File or a name: pass the file's name (google-genai's files.delete takes a name only)")
 
 

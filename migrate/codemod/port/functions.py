@@ -57,6 +57,18 @@ class PlannedCall:
     config_extra: list[tuple[str, Callable[[cst.Call], cst.BaseExpression]]] = field(default_factory=list)
     wrap: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression]] = field(default_factory=dict)
 
+    def name_argument(self, is_result: Callable[[cst.BaseExpression, Scope, str], bool], kind: str) -> tuple[cst.BaseExpression | None, bool]:
+        """The `name` argument (None when absent), and whether it holds a returned File/Model (`kind`):
+        then the new call gets its `.name`, since google-genai's get/delete take a name only."""
+        index = self.args.get("name")
+        if index is None:
+            return None, False
+        value = self.site.call.args[index].value
+        if not is_result(value, self.site.scope, kind):
+            return value, False
+        self.wrap["name"] = lambda node: cst.Attribute(value=node, attr=cst.Name("name"))
+        return value, True
+
 
 def port(ctx: Context, sites: list[Site], reach: Reach) -> None:
     """Plan every site and every use of what it returns; each problem becomes a TODO (FLM224)."""

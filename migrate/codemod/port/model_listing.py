@@ -23,12 +23,8 @@ TAKES_MODEL = "google.generativeai.get_model"  # the function whose argument may
 
 def plan_get(ctx: Context, planned: "PlannedCall", is_result: Callable[[cst.BaseExpression, Scope, str], bool]) -> None:
     site = planned.site
-    index = planned.args.get("name")
-    if index is None:
-        return
-    value = site.call.args[index].value
-    if is_result(value, site.scope, "model"):
-        planned.wrap["name"] = lambda node: cst.Attribute(value=node, attr=cst.Name("name"))
+    value, is_model = planned.name_argument(is_result, "model")
+    if value is None or is_model:
         return
     resolved = ctx.facts.resolve(value, site.scope)
     text = string_value(resolved.node) if isinstance(resolved, Literal) else None
